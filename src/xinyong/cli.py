@@ -1,0 +1,216 @@
+"""The `xinyong` command. Progress goes to stderr; machine-readable output (--json) to stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xinyong.core.errors import DomainError
+from xinyong.core.logging import setup_logging
+from xinyong.core.settings import get_settings
+
+app = typer.Typer(help="xinyong 公共信用信息平台命令行", no_args_is_help=True, add_completion=False)
+dept_app = typer.Typer(help="部门管理", no_args_is_help=True)
+apikey_app = typer.Typer(help="API 密钥管理", no_args_is_help=True)
+catalog_app = typer.Typer(help="公共信用信息目录", no_args_is_help=True)
+user_app = typer.Typer(help="管理后台用户", no_args_is_help=True)
+jobs_app = typer.Typer(help="定时任务", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(dept_app, name="dept")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(user_app, name="user")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]错误：[/red]{message}")
+    raise typer.Exit(code)
+
+
+def _run(fn):  # type: ignore[no-untyped-def]
+    """Run fn(session) in one transaction; domain errors become a Chinese message and exit 1."""
+    from xinyong.core.db import session_scope
+    from xinyong.core.settings import SecretKeyMissing
+
+    try:
+        with session_scope() as session:
+            return fn(session)
+    except (DomainError, SecretKeyMissing) as exc:
+        fail(getattr(exc, "detail", str(exc)))
+
+
+@app.callback()
+def main() -> None:
+    setup_logging(get_settings().log_level)
+
+
+@app.command()
+def init() -> None:
+    """初始化：生成密钥（如未配置），创建或升级数据库结构，登记信用办。"""
+    from xinyong.core.migrate import upgrade
+    from xinyong.core.settings import ensure_secret_key
+
+    settings = get_settings()
+    if ensure_secret_key(settings):
+        err.print(f"已生成密钥 {settings.secret_key_path}（权限 0600），请妥善备份：丢失后已加密的证件号码无法解密")
+    from xinyong.catalog.service import get_catalog
+
+    get_catalog()
+    upgrade()
+
+    def seed(session):  # type: ignore[no-untyped-def]
+        from xinyong.accounts import service as accounts
+
+        accounts.add_department(session, "XYB", "信用办（社会信用体系建设领导小组办公室）", credit_office=True)
+
+    _run(seed)
+    err.print(f"数据库已就绪：{settings.database_url.split('@')[-1]}")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="端口")] = 8000,
+          workers: Annotated[int, typer.Option(help="进程数")] = 1) -> None:
+    """启动网站与接口服务。"""
+    import os
+
+    import uvicorn
+
+    os.environ.setdefault("XINYONG_RUN_SCHEDULER", "1")
+
+    err.print(f"信用平台服务启动：http://{host}:{port}/  （接口文档 /docs）")
+    uvicorn.run("xinyong.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@dept_app.command("add")
+def dept_add(code: Annotated[str, typer.Option("--code", help="部门代码")],
+             name: Annotated[str, typer.Option("--name", help="部门名称")],
+             uscc: Annotated[str | None, typer.Option("--uscc", help="部门统一社会信用代码")] = None,
+             credit_office: Annotated[bool, typer.Option("--credit-office", help="是否为信用办")] = False) -> None:
+    """登记（或更新）一个部门。"""
+    from xinyong.accounts import service as accounts
+
+    dept = _run(lambda s: accounts.add_department(s, code, name, uscc, credit_office=credit_office, actor="cli"))
+    err.print(f"部门已登记：{dept.code} {dept.name}")
+
+
+@dept_app.command("list")
+def dept_list() -> None:
+    """列出部门。"""
+    from xinyong.accounts import service as accounts
+
+    table = Table("代码", "名称", "统一社会信用代码")
+    for d in _run(accounts.list_departments):
+        table.add_row(d.code, d.name, d.uscc or "")
+    out.print(table)
+
+
+@apikey_app.command("create")
+def apikey_create(dept: Annotated[str, typer.Option("--dept", help="部门代码")],
+                  label: Annotated[str | None, typer.Option("--label", help="用途说明")] = None) -> None:
+    """为部门签发 API 密钥（只显示这一次，库中仅存哈希）。"""
+    from xinyong.accounts import service as accounts
+
+    key = _run(lambda s: accounts.create_api_key(s, dept, label, actor="cli"))
+    err.print("密钥只显示这一次，请立即妥善保存：")
+    print(key)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: Annotated[str, typer.Argument(help="密钥前 10 位")]) -> None:
+    """吊销密钥。"""
+    from xinyong.accounts import service as accounts
+
+    _run(lambda s: accounts.revoke_api_key(s, prefix, actor="cli"))
+    err.print("已吊销")
+
+
+@user_app.command("add")
+def user_add(username: Annotated[str, typer.Option("--username")],
+             password: Annotated[str, typer.Option("--password", prompt=True, hide_input=True)],
+             role: Annotated[str, typer.Option("--role", help="operator | dept | auditor")] = "dept",
+             dept: Annotated[str | None, typer.Option("--dept", help="部门代码")] = None,
+             name: Annotated[str | None, typer.Option("--name", help="显示名")] = None) -> None:
+    """新增或重置管理后台用户。"""
+    from xinyong.accounts import service as accounts
+
+    _run(lambda s: accounts.create_user(s, username, password, display_name=name, dept_code=dept, role=role,
+                                         actor="cli"))
+    err.print(f"用户已保存：{username}")
+
+
+@catalog_app.command("list")
+def catalog_list(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
+    """列出目录中的信息项。"""
+    from xinyong.catalog.service import CatalogError, get_catalog
+
+    try:
+        catalog = get_catalog()
+    except CatalogError as exc:
+        fail(str(exc))
+        return
+    items = catalog.list()
+    if as_json:
+        print(json.dumps([{"code": i.code, "name": i.name, "category": i.category, "disclosure": i.disclosure,
+                           "fields": len(i.fields)} for i in items], ensure_ascii=False))
+        return
+    table = Table("代码", "名称", "类别", "公开级别", "字段数")
+    for i in items:
+        table.add_row(i.code, i.name, i.category, i.disclosure, str(len(i.fields)))
+    out.print(table)
+
+
+@app.command()
+def ingest(file: Annotated[Path, typer.Argument(help="CSV / XLSX / JSON 文件")],
+           item: Annotated[str, typer.Option("--item", help="目录信息项代码，如 admin_penalty")],
+           dept: Annotated[str, typer.Option("--dept", help="报送部门代码")],
+           as_json: Annotated[bool, typer.Option("--json", help="在标准输出打印 JSON 摘要")] = False) -> None:
+    """归集一个部门报送的文件：校验、入库，退回有问题的行。"""
+    from xinyong.ingest.cli import run_ingest
+
+    run_ingest(file, item, dept, as_json=as_json, console=err)
+
+
+@app.command()
+def demo(subjects: Annotated[int, typer.Option("--subjects", help="主体数量")] = 20000,
+         seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 7,
+         records: Annotated[int | None, typer.Option("--records", help="记录数量（默认为主体数的 2 倍）")] = None,
+         files: Annotated[Path | None, typer.Option("--files", help="只生成部门报送文件到此目录，不入库")] = None,
+         dirty: Annotated[float, typer.Option("--dirty", help="报送文件中脏数据行的比例")] = 0.03) -> None:
+    """生成确定性的演示城市（主体、部门、许可与处罚），或生成部门报送文件。"""
+    from xinyong.demo.cli import run_demo
+
+    run_demo(subjects=subjects, seed=seed, records=records, files=files, dirty=dirty, console=err)
+
+
+@jobs_app.command("run-daily")
+def jobs_run_daily() -> None:
+    """立即运行一次全部每日任务（公示期届满下线、名单到期移出、逾期标记等）。"""
+    from xinyong.core.jobs import run_daily
+    from xinyong.web.app import load_domains
+
+    load_domains()
+    results = run_daily()
+    failed = False
+    for name, result in results.items():
+        err.print(f"{name}: {result}")
+        failed = failed or isinstance(result, str)
+    if failed:
+        raise typer.Exit(1)
+
+
+def entry() -> None:  # pragma: no cover
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,87 @@
+"""Credit records. Written in bulk by ingest (COPY / executemany), read per subject by the portal and checks.
+
+The table is kept narrow and lightly indexed on purpose: index maintenance dominates bulk load time.
+subject_id carries no foreign key for the same reason; ingest creates subjects in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
+
+# active: in force; objection: under an accepted objection (异议中); superseded: replaced by a newer
+# version (更正); repaired: publication ended by credit repair; revoked: withdrawn; expired: window over.
+RECORD_STATES = ("active", "objection", "superseded", "repaired", "revoked", "expired")
+STATE_LABELS = {
+    "active": "有效",
+    "objection": "异议中",
+    "superseded": "已更正",
+    "repaired": "已修复",
+    "revoked": "已撤销",
+    "expired": "已届满",
+}
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_subject", "subject_id"),
+        Index("ix_records_key", "record_key"),
+        Index("ix_records_item_date", "item_code", "decision_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(BigId)
+    item_code: Mapped[str] = mapped_column(String(64))
+    dept_id: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[int | None] = mapped_column(Integer)
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    # blake2b(dept, item, decision number) — with the department, identifies the decision across versions
+    record_key: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    decision_no: Mapped[str | None] = mapped_column(String(200))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    severity: Mapped[str | None] = mapped_column(String(8))
+    publish_from: Mapped[date | None] = mapped_column(Date)
+    publish_until: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    supersedes_id: Mapped[int | None] = mapped_column(BigId)
+    report_workdays: Mapped[int | None] = mapped_column(Integer)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    # JSON object: field name -> normalised value; sensitive fields hold only their masked form.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RecordSecret(Base):
+    """Sensitive field values of a record (证件号码 columns): keyed hash for lookup, AES-GCM for authorised reads."""
+
+    __tablename__ = "record_secrets"
+    __table_args__ = (Index("ix_record_secrets_record", "record_id"), Index("ix_record_secrets_hash", "value_hash"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    record_id: Mapped[int] = mapped_column(BigId)
+    field: Mapped[str] = mapped_column(String(64))
+    value_hash: Mapped[str] = mapped_column(String(64))
+    value_enc: Mapped[str] = mapped_column(String(200))
+
+
+class RecordEvent(Base):
+    """What happened to a record after ingest: objection, correction, repair, revocation, expiry."""
+
+    __tablename__ = "record_events"
+    __table_args__ = (Index("ix_record_events_record", "record_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    record_id: Mapped[int] = mapped_column(BigId)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,65 @@
+"""/admin: login, logout and the dashboard. Domains add their own /admin/... pages and menu links."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from xinyong.accounts import service as accounts
+from xinyong.accounts.models import Department
+from xinyong.core.errors import Unauthorized
+from xinyong.ingest.models import Batch
+from xinyong.records.models import Record
+from xinyong.subjects.models import Subject
+from xinyong.web.deps import CurrentUser, DbSession
+from xinyong.web.sections import admin_menu, register_admin_link
+from xinyong.web.templating import render
+
+pages = APIRouter(prefix="/admin", include_in_schema=False)
+register_admin_link(0, "/admin", "工作台")
+
+
+def admin_context(request: Request, user: object, **extra: object) -> dict[str, object]:
+    role = getattr(user, "role", "dept")
+    return {"user": user, "menu": admin_menu(role), **extra}
+
+
+@pages.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/admin") -> Response:
+    return render(request, "admin/login.html", {"next": next if next.startswith("/admin") else "/admin"})
+
+
+@pages.post("/login")
+def login(request: Request, db: DbSession, username: Annotated[str, Form()], password: Annotated[str, Form()],
+          next: Annotated[str, Form()] = "/admin") -> Response:
+    try:
+        user = accounts.authenticate_user(db, username.strip(), password)
+    except Unauthorized as exc:
+        return render(request, "admin/login.html", {"error": exc.detail, "next": next, "username": username},
+                      status_code=401)
+    request.session.clear()
+    request.session["user_id"] = user.id
+    return RedirectResponse(next if next.startswith("/admin") else "/admin", status_code=303)
+
+
+@pages.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+@pages.get("", response_class=HTMLResponse)
+def dashboard(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    dept = db.get(Department, user.dept_id) if user.dept_id else None
+    counts = {
+        "subjects": db.scalar(select(func.count()).select_from(Subject)) or 0,
+        "records": db.scalar(select(func.count()).select_from(Record)) or 0,
+        "batches": db.scalar(select(func.count()).select_from(Batch)) or 0,
+    }
+    recent = list(db.scalars(select(Batch).order_by(Batch.id.desc()).limit(10)))
+    depts = {d.id: d.name for d in db.scalars(select(Department))}
+    return render(request, "admin/dashboard.html",
+                  admin_context(request, user, dept=dept, counts=counts, batches=recent, depts=depts))
