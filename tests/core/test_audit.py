@@ -8,8 +8,15 @@ from xinyong.core import audit
 
 def _three_events(db: Session) -> None:
     for i in range(3):
-        audit.record(db, actor="tester", action="thing.change", entity="thing", entity_id=i,
-                     before={"v": i}, after={"v": i + 1})
+        audit.record(
+            db,
+            actor="tester",
+            action="thing.change",
+            entity="thing",
+            entity_id=i,
+            before={"v": i},
+            after={"v": i + 1},
+        )
     db.commit()
 
 
