@@ -1,0 +1,150 @@
+"""`xinyong demo`: write the department files of the demo city, or load the city through the real ingestion."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from xinyong.demo.departments import DEMO_USERS, DEPARTMENTS
+from xinyong.demo.files import write_files
+
+
+def demo_today() -> date:
+    """The demo's "today": XINYONG_DEMO_TODAY (YYYY-MM-DD) pins it so files are the same on any day."""
+    pinned = os.environ.get("XINYONG_DEMO_TODAY")
+    return date.fromisoformat(pinned) if pinned else date.today()
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True)  # fmt: skip
+
+
+def _generate(directory: Path, console: Console, *, subjects: int, seed: int, records: int | None, dirty: float,
+              today: date) -> dict[str, Any]:
+    total = subjects + (records if records is not None else 2 * subjects)
+    with _progress(console) as bar:
+        task = bar.add_task("生成演示城市数据", total=total)
+        pending = 0
+
+        def tick(n: int) -> None:
+            nonlocal pending
+            pending += n
+            if pending >= 2_000:
+                bar.advance(task, pending)
+                pending = 0
+
+        manifest = write_files(directory, subjects=subjects, seed=seed, today=today, records=records, dirty=dirty,
+                               progress=tick)  # fmt: skip
+    return manifest
+
+
+def run_demo(*, subjects: int = 20_000, seed: int = 7, records: int | None = None, files: Path | None = None,
+             dirty: float = 0.03, console: Console | None = None, today: date | None = None) -> dict[str, Any]:
+    console = console or Console(stderr=True)
+    if subjects < 1 or (records is not None and records < 0) or not 0 <= dirty <= 1:
+        console.print("[red]错误：[/red]主体数量须大于 0，记录数量不能为负，脏数据比例须在 0 到 1 之间")
+        raise typer.Exit(2)
+    today = today or demo_today()
+    started = time.perf_counter()
+    if files is not None:
+        manifest = _generate(files, console, subjects=subjects, seed=seed, records=records, dirty=dirty, today=today)
+        console.print(
+            f"已生成 {len(manifest['files'])} 个部门报送文件，共 {manifest['rows']:,} 行，其中预计应退回 "
+            f"{manifest['expected_rejected']:,} 行；清单见 {files / 'manifest.json'}"
+            f"（用时 {time.perf_counter() - started:.1f} 秒）"
+        )
+        return manifest
+    return load_city(console, subjects=subjects, seed=seed, records=records, today=today, started=started)
+
+
+def setup_accounts(session: Any) -> None:
+    """Departments, one API key each (kept secret: issue your own with `xinyong apikey create`), demo users."""
+    from sqlalchemy import func, select
+
+    from xinyong.accounts import service as accounts
+    from xinyong.accounts.models import ApiKey
+
+    for d in DEPARTMENTS:
+        dept = accounts.add_department(session, d.code, d.name, d.uscc, credit_office=d.credit_office, actor="demo")
+        if not session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.dept_id == dept.id)):
+            accounts.create_api_key(session, d.code, "演示数据", actor="demo")
+    for username, password, role, dept_code in DEMO_USERS:
+        accounts.create_user(session, username, password, display_name=f"演示用户 {username}", dept_code=dept_code,
+                             role=role, actor="demo")  # fmt: skip
+
+
+def load_city(console: Console, *, subjects: int, seed: int, records: int | None, today: date,
+              started: float) -> dict[str, Any]:
+    from xinyong.core.db import session_scope
+
+    try:
+        from xinyong.ingest.service import ingest_file
+    except ImportError:
+        console.print("[red]错误：[/red]归集模块（xinyong.ingest.service）尚不可用，请改用 --files 只生成文件")
+        raise typer.Exit(1) from None
+
+    with session_scope() as session:
+        setup_accounts(session)
+    loaded = {"rows": 0, "accepted": 0, "rejected": 0, "duplicates": 0}
+    with tempfile.TemporaryDirectory(prefix="xinyong-demo-") as tmp:
+        directory = Path(tmp)
+        manifest = _generate(directory, console, subjects=subjects, seed=seed, records=records, dirty=0.0,
+                             today=today)  # fmt: skip
+        with _progress(console) as bar:
+            task = bar.add_task("归集入库", total=manifest["rows"])
+            done = 0
+            for entry in manifest["files"]:
+                bar.update(task, description=f"归集 {entry['file']}")
+
+                def step(rows: int, _total: int | None, base: int = done) -> None:
+                    bar.update(task, completed=base + rows)
+
+                with session_scope() as session:
+                    result = ingest_file(session, directory / entry["file"], entry["item"], entry["dept"],
+                                         file_name=entry["file"], progress=step, today=today)  # fmt: skip
+                for key in loaded:
+                    loaded[key] += int(_get(result, key, 0))
+                done += entry["rows"]
+                bar.update(task, completed=done)
+    summary = _summary(today)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"演示城市（德州市）已载入：主体 {summary['subjects']:,} 个，记录 {summary['records']:,} 条，"
+        f"部门 {summary['departments']} 个；本次归集 {loaded['rows']:,} 行，接收 {loaded['accepted']:,} 行，"
+        f"重复 {loaded['duplicates']:,} 行，退回 {loaded['rejected']:,} 行（用时 {seconds:.1f} 秒）。"
+    )
+    logins = "，".join(f"{u} / {p}" for u, p, _, _ in DEMO_USERS[:2])
+    console.print(f"管理后台 /admin 演示账号：{logins}（信用办、市场监管局），其余部门账号见 docs。")
+    console.print("各部门已各签发一个 API 密钥（不显示）；如需调用接口，请用 `xinyong apikey create --dept 代码` 另行签发。")
+    return {"manifest": manifest, "loaded": loaded, "summary": summary, "seconds": seconds}
+
+
+def _get(result: Any, key: str, default: int) -> Any:
+    if isinstance(result, dict):
+        return result.get(key, default)
+    return getattr(result, key, default)
+
+
+def _summary(today: date) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from xinyong.accounts.models import Department
+    from xinyong.core.db import session_scope
+    from xinyong.records.models import Record
+    from xinyong.subjects.models import Subject
+
+    with session_scope() as session:
+        return {
+            "subjects": session.scalar(select(func.count()).select_from(Subject)) or 0,
+            "records": session.scalar(select(func.count()).select_from(Record)) or 0,
+            "departments": session.scalar(select(func.count()).select_from(Department)) or 0,
+        }
