@@ -10,6 +10,7 @@ ALL = [core_audit, accounts_models, subjects_models, records_models, ingest_mode
 
 # Domains added by later work register their models below, in dependency order.
 for _name in (
+    "xinyong.search.models",
     "xinyong.lists.models",
     "xinyong.joint.models",
     "xinyong.checks.models",

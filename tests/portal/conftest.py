@@ -1,0 +1,15 @@
+"""Fixtures for the portal tests."""
+
+from __future__ import annotations
+
+import pytest
+from portal_city import City, seed_city
+from sqlalchemy.orm import Session
+
+
+@pytest.fixture
+def city(db: Session) -> City:
+    from xinyong.web.portal import reset_counts_cache
+
+    reset_counts_cache()
+    return seed_city(db)
