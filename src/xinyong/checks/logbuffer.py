@@ -1,0 +1,134 @@
+"""Check ids and the write-behind check log.
+
+Ids: a process takes a block of 2**20 ids at a time (one row in check_id_blocks, one short transaction per
+million checks); id = block << 20 | n. Ids are unique across processes and restarts, integers (the joint
+service links tasks to them), and known before anything is written, so a check answers at once.
+A batch check takes a block of its own for its rows.
+
+Log: single checks append their log row to an in-process buffer; a daemon thread writes the buffer with one
+executemany every FLUSH_SECONDS (or as soon as FLUSH_ROWS rows wait), and at interpreter exit. A request
+therefore costs no round-trip for its log row. Durability trade-off: if the process is killed hard
+(SIGKILL, power loss) the rows of the last ≤ 200 ms are lost; a normal stop (SIGTERM/SIGINT) flushes.
+Readers of the log in this process (statistics, batch download) call flush() first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert
+
+from xinyong.checks.models import CheckIdBlock, CheckLog
+from xinyong.core.db import get_engine, utcnow
+
+log = logging.getLogger("xinyong.checks")
+
+BLOCK_BITS = 20
+FLUSH_SECONDS = 0.2
+FLUSH_ROWS = 2000
+MAX_PENDING = 200_000  # if the database is unreachable for long, keep memory bounded
+
+
+def take_block(engine: Engine | None = None, owner: str | None = None, *, connection: Connection | None = None) -> int:
+    """A fresh block number: in its own committed transaction, or inside `connection`'s (a batch, whose log
+    rows are written in that same transaction, so a rollback gives back the block and the rows together)."""
+    stmt = insert(CheckIdBlock).values(at=utcnow(), owner=owner or f"pid:{os.getpid()}")
+    if connection is not None:
+        pk = connection.execute(stmt).inserted_primary_key
+    else:
+        with (engine or get_engine()).begin() as conn:
+            pk = conn.execute(stmt).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+class IdAllocator:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0
+        self._end = 0
+        self._engine: Engine | None = None
+
+    def next_id(self) -> int:
+        engine = get_engine()
+        with self._lock:
+            if self._next >= self._end or engine is not self._engine:
+                block = take_block(engine)
+                self._engine = engine
+                self._next, self._end = block << BLOCK_BITS, (block + 1) << BLOCK_BITS
+            value = self._next
+            self._next += 1
+            return value
+
+
+class CheckLogBuffer:
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._rows.append(row)
+            full = len(self._rows) >= FLUSH_ROWS
+            if len(self._rows) > MAX_PENDING:
+                dropped = len(self._rows) - MAX_PENDING
+                del self._rows[:dropped]
+                log.error("核查日志积压过多，丢弃最早的 %d 条（数据库不可写？）", dropped)
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+        if full:
+            self._wake.set()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def flush(self) -> int:
+        """Write every waiting row; returns how many were written."""
+        with self._flush_lock:
+            with self._lock:
+                rows, self._rows = self._rows, []
+            if not rows:
+                return 0
+            try:
+                with get_engine().begin() as conn:
+                    conn.execute(insert(CheckLog), rows)
+            except Exception:
+                log.exception("写入核查日志失败，%d 条将在下次重试", len(rows))
+                with self._lock:
+                    self._rows[:0] = rows
+                return 0
+            return len(rows)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._run, name="check-log-writer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the writer thread die
+                log.exception("核查日志写入线程出错")
+
+
+ids = IdAllocator()
+buffer = CheckLogBuffer()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    if buffer.pending():
+        buffer.flush()

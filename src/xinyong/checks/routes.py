@@ -1,0 +1,210 @@
+"""Check API (/api/v1/checks…) and the check page in /admin. Thin: parse, call the service, answer.
+
+POST /checks is the hot path: an async endpoint with no sync dependencies, the key looked up in the
+in-process cache, and the whole check run in a single hop to the thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from xinyong.accounts.models import Department, User
+from xinyong.checks import auth, batch, fast, rules, service, stats
+from xinyong.checks.schemas import BatchCheckIn, BatchCheckOut, CheckIn, CheckOut
+from xinyong.core.db import new_session
+from xinyong.core.errors import Forbidden, Refused, TooLarge
+from xinyong.core.settings import get_settings
+from xinyong.web.deps import CurrentUser, DbSession
+from xinyong.web.sections import register_admin_link
+from xinyong.web.templating import render
+
+router = APIRouter(tags=["信用核查"])
+pages = APIRouter(prefix="/admin/checks", include_in_schema=False)
+register_admin_link(30, "/admin/checks", "信用核查", ("operator", "dept"))
+
+
+async def _dept(request: Request) -> Department:
+    dept = auth.cached_dept(request)  # no I/O: stay on the event loop
+    return dept if dept is not None else await run_in_threadpool(auth.require_dept_cached, request)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+KeyDept = Annotated[Department, Depends(_dept)]
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8"), status_code=status,
+                    media_type="application/json")
+
+
+def _run_check(dept: Department, body: CheckIn, user_id: int | None = None) -> dict[str, Any]:
+    session = new_session()
+    try:
+        out = service.check_one(session, dept=dept, subject=body.subject, matter=body.matter,
+                                matter_type=body.matter_type, purpose=body.purpose, user_id=user_id)
+        session.commit()
+        return out
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _parse(model: type[ModelT], raw: bytes) -> ModelT:
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+
+
+# The body is parsed with pydantic-core directly (cheaper than FastAPI's generic body handling).
+@router.post("/checks", summary="信用核查（单个主体）", responses={200: {"model": CheckOut}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": CheckIn.model_json_schema()}}}})
+async def check(request: Request, dept: KeyDept) -> Response:
+    body = _parse(CheckIn, await request.body())
+    out = fast.try_check(dept, body.subject, body.matter, body.matter_type, body.purpose)  # on the loop: one query
+    if out is None:
+        out = await run_in_threadpool(_run_check, dept, body)
+    return _json(out)
+
+
+def _run_batch(dept: Department, queries: list[str], matter: str, matter_type: str, purpose: str,
+               file_name: str | None = None, user_id: int | None = None) -> dict[str, Any]:
+    session = new_session()
+    try:
+        out = batch.check_batch(session, dept=dept, queries=queries, matter=matter, matter_type=matter_type,
+                                purpose=purpose, file_name=file_name, user_id=user_id)
+        session.commit()
+        return out
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def _read_file(upload: Any) -> tuple[bytes, str]:
+    if not hasattr(upload, "read"):
+        raise Refused("请上传核查名单文件（表单字段 file，.csv 或 .xlsx）")
+    limit = get_settings().max_upload_mb * 1024 * 1024
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"文件超过 {get_settings().max_upload_mb} MB，请拆分后上传")
+    return data, upload.filename or "upload"
+
+
+@router.post("/checks/batch", summary="批量信用核查（JSON 或上传 CSV/XLSX）", responses={200: {"model": BatchCheckOut}},
+             openapi_extra={"requestBody": {"content": {
+                 "application/json": {"schema": BatchCheckIn.model_json_schema()},
+                 "multipart/form-data": {"schema": {"type": "object", "required": ["file", "matter", "matter_type"],
+                                                    "properties": {"file": {"type": "string", "format": "binary"},
+                                                                   "matter": {"type": "string"},
+                                                                   "matter_type": {"type": "string"},
+                                                                   "purpose": {"type": "string"}}}}}}})
+async def check_batch(request: Request, dept: KeyDept) -> Response:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=1)
+        data, name = await _read_file(form.get("file"))
+        queries = await run_in_threadpool(batch.read_upload, data, name)
+        fields = {k: str(form.get(k) or "") for k in ("matter", "matter_type", "purpose")}
+        out = await run_in_threadpool(_run_batch, dept, queries, fields["matter"], fields["matter_type"],
+                                      fields["purpose"], name)
+        return _json(out)
+    body = _parse(BatchCheckIn, await request.body())
+    out = await run_in_threadpool(_run_batch, dept, body.subjects, body.matter, body.matter_type, body.purpose)
+    return _json(out)
+
+
+@router.get("/checks/batch/{batch_id}.xlsx", summary="批量核查结果（XLSX）")
+def batch_download(batch_id: int, db: DbSession, dept: KeyDept) -> Response:
+    return _xlsx(batch.batch_xlsx(db, batch_id, dept), batch_id)
+
+
+def _xlsx(data: bytes, batch_id: int) -> Response:
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="batch-check-{batch_id}.xlsx"'})
+
+
+@router.get("/checks/stats", summary="核查统计（应查必查）：按部门与事项类型")
+def check_stats(db: DbSession, dept: KeyDept,
+                date_from: Annotated[date | None, Query(alias="from", description="起始日期 YYYY-MM-DD")] = None,
+                date_to: Annotated[date | None, Query(alias="to", description="截止日期 YYYY-MM-DD（含）")] = None
+                ) -> dict[str, Any]:
+    return stats.check_stats(db, dept, date_from, date_to)
+
+
+# ---- /admin/checks -----------------------------------------------------------------------------------
+
+
+def _user_dept(db: Any, user: User) -> Department:
+    dept: Department | None = db.get(Department, user.dept_id) if user.dept_id else None
+    if dept is None:
+        raise Forbidden("您的账号没有关联部门，不能发起信用核查；请联系信用办为账号设置所属部门")
+    return dept
+
+
+def _page(request: Request, user: User, dept: Department, **extra: Any) -> Response:
+    from xinyong.web.admin import admin_context
+
+    return render(request, "checks/page.html",
+                  admin_context(request, user, dept=dept, matter_types=rules.MATTER_TYPES, labels=rules.RESULT_LABELS,
+                                form=extra.pop("form", {}), **extra))
+
+
+@pages.get("", response_class=HTMLResponse)
+def check_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return _page(request, user, _user_dept(db, user))
+
+
+@pages.post("", response_class=HTMLResponse)
+def check_form(request: Request, db: DbSession, user: CurrentUser, subject: Annotated[str, Form()] = "",
+               matter: Annotated[str, Form()] = "", matter_type: Annotated[str, Form()] = "other",
+               purpose: Annotated[str, Form()] = "") -> Response:
+    dept = _user_dept(db, user)
+    form = {"subject": subject, "matter": matter, "matter_type": matter_type, "purpose": purpose}
+    try:
+        out = _run_check(dept, CheckIn(subject=subject, matter=matter, matter_type=matter_type, purpose=purpose), user.id)
+    except Refused as exc:
+        return _page(request, user, dept, form=form, error=exc.detail)
+    return _page(request, user, dept, form=form, check=out)
+
+
+@pages.post("/batch", response_class=HTMLResponse)
+async def batch_form(request: Request, file: Annotated[UploadFile, File()], matter: Annotated[str, Form()] = "",
+                     matter_type: Annotated[str, Form()] = "other", purpose: Annotated[str, Form()] = "") -> Response:
+    from xinyong.web.deps import current_user
+
+    def who() -> tuple[User, Department]:
+        session = new_session()
+        try:
+            user = current_user(request, session)
+            return user, _user_dept(session, user)
+        finally:
+            session.close()
+
+    user, dept = await run_in_threadpool(who)
+    form = {"matter": matter, "matter_type": matter_type, "purpose": purpose}
+    try:
+        data, name = await _read_file(file)
+        queries = await run_in_threadpool(batch.read_upload, data, name)
+        out = await run_in_threadpool(_run_batch, dept, queries, matter, matter_type, purpose, name, user.id)
+    except (Refused, TooLarge) as exc:
+        return _page(request, user, dept, form=form, batch_error=exc.detail)
+    out["results"] = out["results"][:200]  # the page shows the first rows; the XLSX has them all
+    return _page(request, user, dept, form=form, batch=out)
+
+
+@pages.get("/batch/{batch_id}.xlsx")
+def batch_page_download(batch_id: int, db: DbSession, user: CurrentUser) -> Response:
+    return _xlsx(batch.batch_xlsx(db, batch_id, _user_dept(db, user)), batch_id)

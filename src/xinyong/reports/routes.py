@@ -1,0 +1,135 @@
+"""Report pages (/reports/{uscc}, .pdf), verification (/verify…), and the API (/api/v1/reports…)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from xinyong.core import audit
+from xinyong.core.errors import NotFound, Refused, TooLarge
+from xinyong.core.identifiers import check_citizen_id
+from xinyong.core.settings import get_settings
+from xinyong.reports import service
+from xinyong.subjects import service as subjects
+from xinyong.web.deps import CurrentDept, DbSession
+from xinyong.web.templating import render
+
+router = APIRouter(tags=["信用报告"])
+pages = APIRouter(include_in_schema=False)
+log = logging.getLogger("xinyong.reports")
+
+
+def _warm_font() -> None:
+    # Loading the 17 MB font takes ~0.7 s: do it in the background at start-up, not in the first request.
+    from xinyong.reports import pdf
+
+    try:
+        pdf.register_font()
+    except pdf.FontMissing as exc:
+        log.warning("%s", exc.detail)
+
+
+threading.Thread(target=_warm_font, name="report-font", daemon=True).start()
+
+
+def _pdf(body: bytes, report_no: str) -> Response:
+    return Response(body, media_type="application/pdf", headers={
+        "X-Report-No": report_no,
+        "Content-Disposition": f"attachment; filename=\"{report_no}.pdf\"; filename*=UTF-8''{quote(report_no)}.pdf",
+        "Cache-Control": "no-store",
+    })
+
+
+@pages.get("/reports/{uscc}.pdf")
+def report_pdf(uscc: str, db: DbSession) -> Response:
+    subject = subjects.get_by_uscc(db, uscc)
+    rep, body = service.issue(db, subject, requested_by="public")
+    return _pdf(body, rep.report_no or "")
+
+
+@pages.get("/reports/{uscc}", response_class=HTMLResponse)
+def report_page(request: Request, uscc: str, db: DbSession) -> Response:
+    subject = subjects.get_by_uscc(db, uscc)
+    data = service.report_data(db, subject)
+    return render(request, "reports/report.html", {"r": data, "uscc": subject.uscc})
+
+
+class PersonReportIn(BaseModel):
+    citizen_id: str = Field(description="公民身份号码（仅用于查找，不保存明文）")
+    purpose: str = Field(description="查询目的，如“公务员招录政审”")
+
+
+@router.post("/reports/person", summary="自然人公共信用信息报告（部门经授权查询，PDF，身份信息脱敏）",
+             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def person_report(body: PersonReportIn, db: DbSession, dept: CurrentDept) -> Response:
+    purpose = body.purpose.strip()
+    if not purpose:
+        raise Refused("请填写查询目的（purpose）：查询自然人信用报告须说明用途，并记入审计日志")
+    if len(purpose) > 500:
+        raise Refused("查询目的过长，请控制在500字以内")
+    check = check_citizen_id(body.citizen_id[:64])
+    if not check.ok:
+        raise Refused(f"公民身份号码无效：{check.error}")
+    person = subjects.find_by_citizen_id(db, check.value)
+    if person is None:
+        raise NotFound("本平台没有该公民身份号码对应的信用主体记录，请核对号码")
+    rep, pdf = service.issue(db, person, requested_by=f"dept:{dept.code}", audience="department", purpose=purpose)
+    audit.record(db, actor=f"dept:{dept.code}", action="report.person", entity="subject", entity_id=person.id,
+                 after={"id_masked": person.id_masked, "report_no": rep.report_no, "purpose": purpose})
+    return _pdf(pdf, rep.report_no or "")
+
+
+@router.get("/reports/{report_no}", summary="报告验真：是否为本平台出具、出具对象与时间、文件哈希")
+def report_info(report_no: str, db: DbSession) -> dict[str, Any]:
+    return service.verify(db, report_no)
+
+
+@pages.get("/verify", response_class=HTMLResponse)
+def verify_form(request: Request, no: str = "") -> Response:
+    if no.strip():
+        return RedirectResponse(f"/verify/{quote(no.strip()[:40])}", status_code=303)
+    return render(request, "reports/verify.html", {"result": None})
+
+
+@pages.post("/verify", response_class=HTMLResponse)
+async def verify_upload(request: Request, report_no: Annotated[str, Form()] = "",
+                        file: Annotated[UploadFile | None, File()] = None) -> Response:
+    from fastapi.concurrency import run_in_threadpool
+
+    from xinyong.core.db import session_scope
+
+    data = None
+    if file is not None and file.filename:
+        limit = get_settings().max_upload_mb * 1024 * 1024
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"文件超过 {get_settings().max_upload_mb} MB")
+    if not report_no.strip():
+        return render(request, "reports/verify.html", {"result": None, "error": "请输入报告编号"}, status_code=422)
+
+    def run() -> dict[str, Any]:
+        with session_scope() as db:
+            return service.verify(db, report_no, data)
+
+    try:
+        result = await run_in_threadpool(run)
+    except NotFound as exc:
+        return render(request, "reports/verify.html", {"result": None, "error": exc.detail, "no": report_no[:40]},
+                      status_code=404)
+    return render(request, "reports/verify.html", {"result": result, "no": result["report_no"]})
+
+
+@pages.get("/verify/{report_no}", response_class=HTMLResponse)
+def verify_page(request: Request, report_no: str, db: DbSession) -> Response:
+    try:
+        result = service.verify(db, report_no)
+    except NotFound as exc:
+        return render(request, "reports/verify.html", {"result": None, "error": exc.detail, "no": report_no[:40]},
+                      status_code=404)
+    return render(request, "reports/verify.html", {"result": result, "no": result["report_no"]})
