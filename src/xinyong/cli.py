@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.orm import Session
 from rich.console import Console
 from rich.table import Table
 
@@ -27,6 +29,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 
+T = TypeVar("T")
 err = Console(stderr=True)
 out = Console()
 
@@ -36,7 +39,7 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _run(fn):  # type: ignore[no-untyped-def]
+def _run(fn: Callable[[Session], T]) -> T:
     """Run fn(session) in one transaction; domain errors become a Chinese message and exit 1."""
     from xinyong.core.db import session_scope
     from xinyong.core.settings import SecretKeyMissing
@@ -46,6 +49,7 @@ def _run(fn):  # type: ignore[no-untyped-def]
             return fn(session)
     except (DomainError, SecretKeyMissing) as exc:
         fail(getattr(exc, "detail", str(exc)))
+        raise  # unreachable: fail() exits
 
 
 @app.callback()
@@ -67,7 +71,7 @@ def init() -> None:
     get_catalog()
     upgrade()
 
-    def seed(session):  # type: ignore[no-untyped-def]
+    def seed(session: Session) -> None:
         from xinyong.accounts import service as accounts
 
         accounts.add_department(session, "XYB", "信用办（社会信用体系建设领导小组办公室）", credit_office=True)
@@ -152,7 +156,8 @@ def user_add(username: Annotated[str, typer.Option("--username")],
 @catalog_app.command("list")
 def catalog_list(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
     """列出目录中的信息项。"""
-    from xinyong.catalog.service import CatalogError, get_catalog
+    from xinyong.catalog import CatalogError
+    from xinyong.catalog.service import get_catalog
 
     try:
         catalog = get_catalog()
@@ -214,3 +219,8 @@ def entry() -> None:  # pragma: no cover
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+from xinyong.audit_cli import app as audit_app  # noqa: E402
+
+app.add_typer(audit_app, name="audit")

@@ -1,4 +1,9 @@
-"""Tamper-evident audit trail: an append-only table where each event carries the hash of the previous one."""
+"""Tamper-evident audit trail: an append-only table where each event carries the hash of the previous one.
+
+A chain alone cannot show that its newest events were deleted: what is left is still a valid chain. So a
+one-row anchor (audit_head) holds the sequence number and hash of the newest event, written in the same
+transaction as the event; verification compares the chain's end with it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, Text, select, text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
@@ -33,6 +38,17 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditHead(Base):
+    """The anchor: one row (id 1) naming the newest event."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 def _canonical(value: Any) -> str | None:
     if value is None:
         return None
@@ -54,15 +70,23 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appenders so the chain stays linear; released at commit.
         session.execute(text("SELECT pg_advisory_xact_lock(7301)"))
-    last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq = (last[0] + 1) if last else 1
-    prev = last[1] if last else GENESIS
+    # populate_existing: sessions keep objects across commits, and another session may have appended since.
+    head = session.get(AuditHead, 1, populate_existing=True)
+    if head is None:  # first event, or a database from before the anchor existed
+        last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+        head = AuditHead(id=1, seq=last[0] if last else 0, hash=last[1] if last else GENESIS)
+        session.add(head)
+    # The anchor, not the table's last row, is the predecessor: a deleted newest event leaves a gap that
+    # verification names instead of being silently papered over.
+    seq = head.seq + 1
+    prev = head.hash
     at = utcnow()
     b, a = _canonical(before), _canonical(after)
     eid = None if entity_id is None else str(entity_id)
     ev = AuditEvent(seq=seq, at=at, actor=actor, action=action, entity=entity, entity_id=eid, before=b, after=a,
                     prev_hash=prev, hash=event_hash(prev, seq, at, actor, action, entity, eid, b, a))
     session.add(ev)
+    head.seq, head.hash, head.at = seq, ev.hash, at
     session.flush()
     return ev
 
@@ -79,7 +103,8 @@ def verify_chain(session: Session) -> ChainCheck:
     prev = GENESIS
     expected_seq = 1
     count = 0
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()
+    rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq)
+                           .execution_options(populate_existing=True, yield_per=2000)).scalars()
     for ev in rows:
         count += 1
         if ev.seq != expected_seq:
@@ -92,4 +117,18 @@ def verify_chain(session: Session) -> ChainCheck:
             return ChainCheck(False, count, ev.seq, f"第 {ev.seq} 号审计事件内容与哈希不符（已被篡改）")
         prev = ev.hash
         expected_seq += 1
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if head is None:
+        if count:
+            return ChainCheck(False, count, expected_seq, "审计锚点（audit_head）缺失，无法确认末尾事件是否被删除")
+        return ChainCheck(True, 0, None, None)
+    last_seq = expected_seq - 1
+    if head.seq > last_seq:
+        return ChainCheck(False, count, expected_seq,
+                          f"第 {expected_seq} 号审计事件缺失（末尾 {head.seq - last_seq} 条事件被删除）")
+    if head.seq < last_seq:
+        return ChainCheck(False, count, head.seq + 1,
+                          f"第 {head.seq + 1} 号审计事件不在审计锚点记录之内（绕过审计接口写入或锚点被回改）")
+    if head.hash != prev:
+        return ChainCheck(False, count, last_seq, f"第 {last_seq} 号审计事件与审计锚点的哈希不符（锚点或该事件被修改）")
     return ChainCheck(True, count, None, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from alembic import command
 from alembic.config import Config
 
@@ -16,4 +18,5 @@ def alembic_config() -> Config:
 
 
 def upgrade() -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(), "head")

@@ -30,6 +30,7 @@ ROUTER_MODULES = [
     "xinyong.records.routes",
 ]
 OPTIONAL_ROUTER_MODULES = [
+    "xinyong.search.routes",
     "xinyong.web.portal",
     "xinyong.web.admin",
     "xinyong.checks.routes",
@@ -135,7 +136,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def load_domains() -> list[object]:
     """Import every domain's routes (which registers its jobs, sections and admin links)."""
-    modules = [import_module(name) for name in ROUTER_MODULES]
+    modules: list[object] = [import_module(name) for name in ROUTER_MODULES]
     for name in OPTIONAL_ROUTER_MODULES:
         try:
             modules.append(import_module(name))

@@ -1,0 +1,57 @@
+"""What crosses the API for credit commitments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TemplateOut(BaseModel):
+    code: str
+    name: str
+    title: str
+    legal_basis: str
+    text: str
+    requires_acceptor: bool
+    requires_record: bool
+
+
+class CommitmentIn(BaseModel):
+    type: str = Field(description="承诺类型：notice 告知承诺 / voluntary 主动承诺 / industry 行业自律承诺 / repair 信用修复承诺")
+    uscc: str = Field(min_length=18, max_length=18, description="承诺主体的统一社会信用代码")
+    signer_name: str = Field(min_length=1, max_length=100, description="签署人（法定代表人或授权代表）姓名")
+    signer_uscc: str = Field(min_length=18, max_length=18, description="签署单位的统一社会信用代码（须与承诺主体一致）")
+    matter: str = Field(default="", max_length=1000, description="承诺事项（如办理的审批事项、自愿承诺的内容）")
+    acceptor: str | None = Field(default=None, max_length=64, description="受理部门代码（告知承诺必填）")
+    record_id: int | None = Field(default=None, description="信用修复承诺：所针对的信用记录编号")
+
+
+class CommitmentOut(BaseModel):
+    commitment_no: str
+    type: str
+    type_name: str
+    subject_name: str
+    uscc: str | None
+    signer_name: str
+    matter: str
+    acceptor: str | None
+    record_id: int | None
+    title: str
+    legal_basis: str
+    text: str
+    text_sha256: str
+    signed_at: datetime
+    signed_on: date
+    state: str
+    state_label: str
+    outcome_on: date | None
+    outcome_note: str | None
+    breach_record_id: int | None
+
+
+class OutcomeIn(BaseModel):
+    outcome: Literal["fulfilled", "breached"] = Field(description="fulfilled 已履约 / breached 违诺")
+    on: date | None = Field(default=None, description="认定日期，默认今天")
+    note: str = Field(min_length=2, max_length=2000, description="履约或违诺情况说明")

@@ -1,0 +1,128 @@
+"""Attachments of due-process cases: PDF, JPG or PNG judged by content (magic bytes), size-limited, stored under
+var/attachments by SHA-256 (the same file twice is stored once). The database keeps only the metadata."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinyong.core.crypto import sha256_hex
+from xinyong.core.errors import NotFound, Refused, TooLarge
+from xinyong.core.settings import get_settings
+from xinyong.objections.config import get_config
+from xinyong.objections.models import CaseAttachment
+
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"%PDF-", "pdf", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+)
+LABELS = {"pdf": "PDF", "jpg": "JPG", "png": "PNG"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Checked:
+    filename: str
+    data: bytes
+    kind: str
+    media_type: str
+    sha256: str
+
+
+def sniff(data: bytes) -> tuple[str, str] | None:
+    # PDF readers accept a header within the first KB; allow leading whitespace/BOM only.
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    for magic, kind, media in _MAGIC:
+        if head.startswith(magic):
+            return kind, media
+    return None
+
+
+def _safe_name(name: str) -> str:
+    base = os.path.basename(name.replace("\\", "/")).strip() or "附件"
+    return re.sub(r"[\x00-\x1f]", "", base)[:200]
+
+
+def check(uploads: list[Upload]) -> list[Checked]:
+    """Validate every file before anything is stored: one bad file refuses the whole submission."""
+    policy = get_config().attachments
+    uploads = [u for u in uploads if u.data or u.filename]
+    if len(uploads) > policy.max_files:
+        raise Refused(f"附件最多 {policy.max_files} 个（收到 {len(uploads)} 个），请合并后重新提交")
+    limit = int(policy.max_mb * 1024 * 1024)
+    allowed = "、".join(LABELS.get(t, t.upper()) for t in policy.types)
+    out = []
+    for u in uploads:
+        name = _safe_name(u.filename)
+        if not u.data:
+            raise Refused(f"附件「{name}」是空文件，请重新选择")
+        if len(u.data) > limit:
+            raise TooLarge(f"附件「{name}」大小 {len(u.data) / 1048576:.1f} MB，超过 {policy.max_mb:g} MB 的上限，"
+                           "请压缩或拆分后重新提交")
+        found = sniff(u.data)
+        if found is None or found[0] not in policy.types:
+            raise Refused(f"附件「{name}」的内容不是 {allowed} 文件（按文件内容判断，与扩展名无关），"
+                          f"请上传 {allowed} 格式的材料")
+        out.append(Checked(name, u.data, found[0], found[1], sha256_hex(u.data)))
+    return out
+
+
+def decode(items: list[tuple[str, str]]) -> list[Upload]:
+    """(filename, base64 content) pairs from a JSON body."""
+    out = []
+    for name, content in items:
+        try:
+            out.append(Upload(name, base64.b64decode(content, validate=True)))
+        except (binascii.Error, ValueError):
+            raise Refused(f"附件「{_safe_name(name)}」的 content_base64 不是有效的 Base64 编码") from None
+    return out
+
+
+def root() -> Path:
+    return get_settings().var_dir / "attachments"
+
+
+def path_of(sha256: str) -> Path:
+    return root() / sha256[:2] / sha256
+
+
+def store(session: Session, case_type: str, case_id: int, files: list[Checked]) -> list[CaseAttachment]:
+    rows = []
+    for f in files:
+        target = path_of(f.sha256)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".part")
+            tmp.write_bytes(f.data)
+            os.replace(tmp, target)  # atomic: a reader never sees half a file
+        row = CaseAttachment(case_type=case_type, case_id=case_id, filename=f.filename, media_type=f.media_type,
+                             size=len(f.data), sha256=f.sha256)
+        session.add(row)
+        rows.append(row)
+    return rows
+
+
+def list_for(session: Session, case_type: str, case_id: int) -> list[CaseAttachment]:
+    return list(session.scalars(select(CaseAttachment).where(CaseAttachment.case_type == case_type,
+                                                             CaseAttachment.case_id == case_id)
+                                .order_by(CaseAttachment.id)))
+
+
+def read(session: Session, attachment_id: int, case_type: str, case_id: int) -> tuple[CaseAttachment, bytes]:
+    row = session.get(CaseAttachment, attachment_id)
+    if row is None or row.case_type != case_type or row.case_id != case_id:
+        raise NotFound("附件不存在")
+    return row, path_of(row.sha256).read_bytes()

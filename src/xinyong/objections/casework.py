@@ -1,0 +1,141 @@
+"""What every due-process case shares: the clock, case numbers, query codes, the timeline, idempotency and the
+outbound sync outbox. Used by objections, repair and complaints."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from xinyong.core import crypto
+from xinyong.core.errors import Refused
+from xinyong.objections.models import CaseEvent, IdempotencyKey, OutboundSync
+
+QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+QUERY_PURPOSE = "case_query_code"
+
+
+def today() -> date:
+    """Today, or XINYONG_TODAY (ISO date) — a hook for tests and demos that must move past a waiting period."""
+    forced = os.environ.get("XINYONG_TODAY", "").strip()
+    if forced:
+        return date.fromisoformat(forced)
+    return date.today()
+
+
+def case_number(prefix: str, on: date, case_id: int) -> str:
+    return f"{prefix}{on:%Y%m%d}{case_id:06d}"
+
+
+def placeholder_case_no() -> str:
+    """Unique until the row's id is known (case numbers carry the id)."""
+    return "tmp" + secrets.token_hex(12)
+
+
+def new_query_code() -> str:
+    return "".join(secrets.choice(QUERY_ALPHABET) for _ in range(10))
+
+
+def hash_query_code(code: str) -> str:
+    return crypto.keyed_hash(code.strip().upper().replace("-", "").replace(" ", ""), QUERY_PURPOSE)
+
+
+def query_code_matches(stored_hash: str, given: str | None) -> bool:
+    # Compare HMACs in constant time; an absent code hashes anyway so timing tells nothing.
+    return hmac.compare_digest(stored_hash, hash_query_code(given or ""))
+
+
+def mask_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        return "—"
+    if len(name) <= 1:
+        return "*"
+    if len(name) >= 6:  # an organisation: names are public
+        return name
+    return name[0] + "*" * (len(name) - 1)
+
+
+def add_event(session: Session, case_type: str, case_id: int, *, actor: str, action: str, on: date,
+              from_state: str | None = None, to_state: str | None = None, note: str | None = None,
+              public: bool = True) -> CaseEvent:
+    ev = CaseEvent(case_type=case_type, case_id=case_id, actor=actor, action=action, on=on,
+                   from_state=from_state, to_state=to_state, note=note, public=public)
+    session.add(ev)
+    return ev
+
+
+def timeline(session: Session, case_type: str, case_id: int, *, public_only: bool = False) -> list[CaseEvent]:
+    q = select(CaseEvent).where(CaseEvent.case_type == case_type, CaseEvent.case_id == case_id)
+    if public_only:
+        q = q.where(CaseEvent.public.is_(True))
+    return list(session.scalars(q.order_by(CaseEvent.id)))
+
+
+# ---------------------------------------------------------------- idempotency
+
+def body_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.strip().encode("utf-8")).hexdigest()
+
+
+def check_key(key: str | None) -> str | None:
+    if key is None or not key.strip():
+        return None
+    if len(key) > 200:
+        raise Refused("Idempotency-Key 过长（最多 200 个字符），请使用 UUID")
+    return key.strip()
+
+
+def claim(session: Session, scope: str, key: str | None, digest: str) -> int | None:
+    """Claim `key` for a new submission. Returns the existing case id when the key was used before for the same
+    request; raises when it was used for a different one; returns None (and holds the claim) otherwise."""
+    if key is None:
+        return None
+    kh = _key_hash(key)
+    existing = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope,
+                                                           IdempotencyKey.key_hash == kh))
+    if existing is None:
+        try:
+            with session.begin_nested():
+                session.add(IdempotencyKey(scope=scope, key_hash=kh, body_hash=digest))
+            return None
+        except IntegrityError:  # a concurrent request with the same key won the race
+            existing = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope,
+                                                                   IdempotencyKey.key_hash == kh))
+            if existing is None:  # pragma: no cover
+                raise
+    if existing.body_hash != digest:
+        raise Refused("该幂等键（Idempotency-Key）已用于另一份不同内容的申请；新申请请使用新的幂等键")
+    if existing.case_id is None:
+        raise Refused("相同的申请正在处理中，请稍后用同一幂等键查询结果")
+    return existing.case_id
+
+
+def bind(session: Session, scope: str, key: str | None, case_id: int) -> None:
+    if key is None:
+        return
+    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.scope == scope,
+                                                      IdempotencyKey.key_hash == _key_hash(key)))
+    if row is not None:
+        row.case_id = case_id
+
+
+# ---------------------------------------------------------------- outbound sync
+
+def queue_sync(session: Session, event_type: str, payload: dict[str, Any], targets: list[str]) -> int:
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    for target in targets:
+        session.add(OutboundSync(target=target, event_type=event_type, payload=body))
+    return len(targets)

@@ -1,0 +1,45 @@
+"""Repair applications; and the index the daily end-of-publication job needs on records."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
+from xinyong.records.models import Record
+
+
+class RepairApplication(Base):
+    __tablename__ = "repair_applications"
+    __table_args__ = (
+        Index("ix_repair_applications_record", "record_id"),
+        Index("ix_repair_applications_dept_state", "dept_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(32), unique=True)
+    query_hash: Mapped[str] = mapped_column(String(64))
+    query_enc: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="submitted")
+    record_id: Mapped[int] = mapped_column(BigId)
+    subject_id: Mapped[int] = mapped_column(BigId)
+    dept_id: Mapped[int] = mapped_column(Integer)  # the department that made the finding decides
+    applicant_enc: Mapped[str] = mapped_column(Text)
+    applicant_masked: Mapped[str] = mapped_column(String(100))
+    statement: Mapped[str] = mapped_column(Text)  # how the conduct was corrected and obligations fulfilled
+    commitment_id: Mapped[int | None] = mapped_column(BigId)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    decide_due: Mapped[date] = mapped_column(Date)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# The daily job ends publication of records whose window is over: a partial index over the rows it can touch
+# (state 'active' with an end date), so the job reads an index range instead of scanning millions of records.
+Index("ix_records_active_until", Record.publish_until,
+      postgresql_where=(Record.state == "active") & Record.publish_until.is_not(None),
+      sqlite_where=(Record.state == "active") & Record.publish_until.is_not(None))
