@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from unittest.mock import patch
 
 import openpyxl
 import pytest
@@ -19,7 +20,8 @@ from xinyong.demo import write_penalty_csv
 from xinyong.demo.departments import DEPARTMENTS
 from xinyong.demo.files import demo_items, write_files
 from xinyong.demo.generator import City
-from xinyong.demo.subjects import make_subject
+from xinyong.demo.subjects import Subject, make_subject
+from xinyong.demo.vsubjects import subject_frame
 
 TODAY = date(2025, 6, 30)
 ENCODINGS = {"csv": "utf-8", "csv-bom": "utf-8-sig", "csv-gbk": "gbk"}
@@ -107,18 +109,34 @@ def test_subject_codes_unique_and_valid() -> None:
     assert {s.kind for s in subjects} == {"legal_person", "individual_business", "other_org", "natural_person"}
 
 
+def test_vectorised_subjects_agree_with_make_subject() -> None:
+    frame = subject_frame(3, 1000, 3000, TODAY)
+    fields = [f for f in frame.columns if f in Subject.__slots__]
+    for row in frame.iter_rows(named=True):
+        s = make_subject(3, row["index"], TODAY)
+        assert {f: row[f] for f in fields} == {f: getattr(s, f) for f in fields}, row["index"]
+        assert row["legal_rep_id"] == s.legal_rep_id
+
+
 def test_records_dated_within_five_years_and_decision_numbers_unique() -> None:
-    city = City(subjects=500, seed=2, today=TODAY)
+    date_fields = ("decision_date", "inspection_date", "list_date", "commitment_date", "award_date", "publish_date",
+                   "rating_date")  # fmt: skip
     seen = set()
-    for _, dept, row in city.records_iter():
-        day = next(v for k, v in row.items() if isinstance(v, date) and k in (
-            "decision_date", "inspection_date", "list_date", "commitment_date", "award_date", "publish_date",
-            "rating_date"))  # fmt: skip
-        assert (TODAY - day).days <= 5 * 366 and day <= TODAY
-        key = row.get("decision_no") or row.get("case_no") or row.get("inspection_no")
+    # Several windows (records chunked), so numbering must continue across them.
+    city = City(subjects=600, seed=2, today=TODAY, records=2_400)
+    with patch("xinyong.demo.generator.RECORD_CHUNK", 500):
+        frames = list(city.frames())
+    assert sum(1 for item, _ in frames if item == "registration") > 1
+    for item, frame in frames:
+        if item == "registration":
+            continue
+        day = next(c for c in date_fields if c in frame.columns)
+        assert frame[day].max() <= TODAY and (TODAY - frame[day].min()).days <= 5 * 366  # type: ignore[operator]
+        key = next((c for c in ("decision_no", "case_no", "inspection_no") if c in frame.columns), None)
         if key:
-            assert (dept, key) not in seen
-            seen.add((dept, key))
+            for dept, value in frame.select("dept", key).iter_rows():
+                assert (dept, value) not in seen
+                seen.add((dept, value))
     assert any("〔" in str(k[1]) and str(k[1]).endswith("号") for k in seen)
 
 
@@ -171,3 +189,11 @@ def test_cli_files(tmp_path: Path) -> None:
     assert manifest["subjects"] == 200 and manifest["files"]
     assert all((out / f["file"]).exists() for f in manifest["files"])
     assert {f["dept"] for f in manifest["files"]} <= {d.code for d in DEPARTMENTS}
+
+
+def test_large_city_sends_csv_instead_of_sheets(tmp_path: Path) -> None:
+    with patch("xinyong.demo.files.XLSX_MAX_ROWS", 100):
+        manifest = write_files(tmp_path, subjects=200, seed=9, today=TODAY, dirty=0.1)
+    formats = {f["format"] for f in manifest["files"]}
+    assert "xlsx" not in formats and "csv-bom" in formats
+    assert not list(tmp_path.glob("*.xlsx"))

@@ -14,8 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from xinyong.demo.departments import BY_CODE
-from xinyong.demo.subjects import KIND_LABEL, make_subject
+from xinyong.demo.subjects import KIND_LABEL
 from xinyong.demo.templates import PENALTIES
+from xinyong.demo.vsubjects import subject_frame
 
 CHUNK = 100_000
 ANCHOR = date(2025, 6, 30)  # fixed "today" of benchmark files: same arguments, same bytes, any day
@@ -58,21 +59,20 @@ def _templates_for(sector: str) -> list[int]:
 
 
 def _pools(seed: int, size: int, today: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    rows: dict[str, list[str]] = {k: [] for k in ("subject_name", "subject_kind", "uscc", "reg_no", "org_code", "tax_no",
-                                                   "inst_cert_no", "social_org_no", "legal_rep", "legal_rep_id_type",
-                                                   "legal_rep_id_no", "id_type", "id_no")}  # fmt: skip
+    frame = subject_frame(seed, 0, size, today)
+    person = pl.col("kind") == "natural_person"
+    subjects = frame.select(
+        "name", pl.col("kind").replace_strict(KIND_LABEL, return_dtype=pl.String).alias("subject_kind"), "uscc",
+        "reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no", "legal_rep",
+        pl.when(person).then(pl.lit("")).otherwise(pl.lit("身份证")).alias("legal_rep_id_type"),
+        pl.col("legal_rep_id").alias("legal_rep_id_no"),
+        pl.when(person).then(pl.lit("身份证")).otherwise(pl.lit("")).alias("id_type"), "id_no",
+    ).rename({"name": "subject_name"})  # fmt: skip
     tpl: list[int] = []
     rng = random.Random(seed * 31 + 1)
-    for i in range(size):
-        s = make_subject(seed, i, today)
-        person = s.kind == "natural_person"
-        values = (s.name, KIND_LABEL[s.kind], s.uscc, s.reg_no, s.org_code, s.tax_no, s.inst_cert_no, s.social_org_no,
-                  s.legal_rep, "" if person else "身份证", s.legal_rep_id, "身份证" if person else "", s.id_no)  # fmt: skip
-        for key, value in zip(rows, values, strict=True):
-            rows[key].append(value)
-        fit = _templates_for(s.sector)
+    for sector in frame["sector"]:
+        fit = _templates_for(sector)
         tpl.extend(fit[rng.randrange(len(fit))] for _ in range(_TEMPLATES_PER_SUBJECT))
-    subjects = pl.DataFrame(rows)
     templates = pl.DataFrame(
         {
             "violation_type": [t.violation for t in PENALTIES],

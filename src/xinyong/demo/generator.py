@@ -1,23 +1,28 @@
-"""The demo city's rows: one registration row per organisation, then records of every catalog item.
+"""The demo city's rows as Polars frames: registrations of the organisations, then records of every item.
 
-Rows are dicts keyed by catalog field name; values are str, or date for date fields (the file writers
-format them). Everything derives from (seed, today, subjects, records): same inputs, same rows.
-Records are generated in chunks that each draw their subjects from one window of the subject range,
-so a chunk builds each of its subjects once and memory stays flat at any scale.
+The city is cut into windows: window c holds subjects [c·S/n, (c+1)·S/n) and records [c·R/n, (c+1)·R/n),
+and every record of a window is about one of its subjects. A window's subjects are built once (vectorised,
+vsubjects.subject_frame), its rows are built column by column, and nothing else is kept, so memory is
+flat at any size. Same (seed, today, subjects, records): same frames. Frames hold catalog field names;
+dates are pl.Date, absent values null; "dept" names the sending department and "row" is a stable row
+number (for the dirt).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
+
+import polars as pl
 
 from xinyong.demo import names as N
 from xinyong.demo import templates as T
-from xinyong.demo.departments import BY_CODE, Dept
-from xinyong.demo.subjects import KIND_LABEL, Subject, address, make_subject
+from xinyong.demo.departments import BY_CODE
+from xinyong.demo.subjects import KIND_LABEL
+from xinyong.demo.vsubjects import mix, pick, pick_int, subject_frame
 
-RECORD_CHUNK = 20_000
+RECORD_CHUNK = 250_000
 LONG_TERM = date(2099, 12, 31)
 # Share of records per item (per 1000); items missing from the catalog are skipped.
 ITEM_MIX: tuple[tuple[str, int], ...] = (
@@ -46,6 +51,18 @@ SCOPES = {
 }
 HONOUR_PREFIX = {"SCJG": "德市监发", "XYB": "德信用办发", "RS": "德人社发", "YJGL": "德应急发"}
 DEFAULT_SCOPE = "一般项目：技术服务、技术开发、技术咨询；销售代理；机械设备销售（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）"
+ROADS = ("东风路", "湖滨大道", "新湖大街", "天衢路", "三八路", "解放大道", "德兴大道", "长河大道", "大学路", "广川大道", "文化路", "建设街")
+SECTORS = ("manufacturing", "medical", "culture", "service", "agri", "transport", "chemical", "education", "food",
+           "trade", "person", "construction", "energy", "gov", "tech")  # fmt: skip
+C = pl.col
+
+
+def _s(value: str) -> pl.Expr:
+    return pl.lit(value, dtype=pl.String)
+
+
+def _txt(e: pl.Expr) -> pl.Expr:
+    return e.cast(pl.String)
 
 
 @dataclass
@@ -55,306 +72,324 @@ class City:
     today: date
     records: int | None = None
     items: tuple[str, ...] = tuple(code for code, _ in ITEM_MIX)
+    registration: bool = True
     _counters: dict[tuple[str, int], int] = field(default_factory=dict)
-    # Items without a key field are deduplicated by content at ingest: never repeat one within a chunk.
-    _seen: set[tuple[object, ...]] = field(default_factory=set)
 
     @property
     def record_count(self) -> int:
         return self.records if self.records is not None else 2 * self.subjects
 
-    def subject(self, i: int) -> Subject:
-        return make_subject(self.seed, i, self.today)
+    def frames(self) -> Iterator[tuple[str, pl.DataFrame]]:
+        """(item code, rows) window by window: registrations first, then each item's records."""
+        total = self.record_count
+        windows = max(1, min(self.subjects, -(-total // RECORD_CHUNK)))
+        for c in range(windows):
+            s0, s1 = c * self.subjects // windows, (c + 1) * self.subjects // windows
+            subj = subject_frame(self.seed, s0, s1, self.today)
+            if self.registration:
+                yield "registration", self._registrations(subj)
+            yield from self._records(subj, c * total // windows, (c + 1) * total // windows)
 
-    def _next_no(self, prefix: str, year: int) -> int:
-        n = self._counters.get((prefix, year), 0) + 1
-        self._counters[(prefix, year)] = n
-        return n
+    # ---- helpers --------------------------------------------------------------------------------
 
-    def _doc_no(self, prefix: str, day: date) -> str:
-        return f"{prefix}〔{day.year}〕{self._next_no(prefix, day.year)}号"
+    def _h(self, stream: int) -> pl.Expr:
+        """A non-negative Int64 hash of the row for one purpose."""
+        return (mix(self.seed, stream, C("row")) // 2).cast(pl.Int64)
 
-    def _day(self, s: Subject, h: int, span: int = 5 * 365) -> date:
+    def _day(self, h: pl.Expr, span: int = 5 * 365) -> pl.Expr:
         """A day in the last five years (never before the subject was founded, never after today)."""
-        limit = max(1, min(span, (self.today - s.founded).days))
-        return self.today - timedelta(days=h % limit)
+        limit = pl.min_horizontal(pl.lit(span), (pl.lit(self.today) - C("founded")).dt.total_days()).clip(1)
+        return pl.lit(self.today) - pl.duration(days=h % limit)
+
+    def _number(self, df: pl.DataFrame, key: str, year: str) -> pl.DataFrame:
+        """Column "n": per (key, year), 1, 2, 3… continuing across windows (文号 are never reused)."""
+        if df.is_empty():
+            return df.with_columns(n=pl.lit(0, pl.Int64))
+        df = df.with_columns(n=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(key, year))
+        counts = df.group_by(key, year).agg(pl.len().alias("count"))
+        bases = []
+        for k, y, count in counts.iter_rows():
+            base = self._counters.get((k, y), 0)
+            self._counters[(k, y)] = base + count
+            bases.append(base)
+        offsets = counts.with_columns(base=pl.Series(bases, dtype=pl.Int64)).drop("count")
+        return df.join(offsets, on=[key, year], how="left", maintain_order="left").with_columns(
+            n=C("n") + C("base")).drop("base")
+
+    @staticmethod
+    def _doc(prefix: pl.Expr, year: pl.Expr) -> pl.Expr:
+        return pl.concat_str(prefix, _s("〔"), _txt(year), _s("〕"), _txt(C("n")), _s("号"))
+
+    def _name_on(self, day: str) -> pl.Expr:
+        renamed = C("renamed_on").is_not_null() & (C(day) < C("renamed_on"))
+        return pl.when(renamed).then(C("former_name")).otherwise(C("name"))
+
+    @staticmethod
+    def _ids(h: pl.Expr, *, secondary: bool = True) -> dict[str, pl.Expr]:
+        """Subject identification columns: unified code, sometimes older codes and the legal representative."""
+        person = C("kind") == "natural_person"
+        out = {"subject_kind": C("kind").replace_strict(KIND_LABEL, return_dtype=pl.String),
+               "id_type": pl.when(person).then(_s("身份证")), "id_no": pl.when(person).then(C("id_no")),
+               "uscc": pl.when(~person).then(C("uscc"))}  # fmt: skip
+        if secondary:
+            sec = ~person & (h % 2 == 1)
+            for name in ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no"):
+                out[name] = pl.when(sec).then(C(name))
+            out["legal_rep"] = pl.when(~person).then(C("legal_rep"))
+            rep_id = ~person & ((h // 2) % 2 == 1)
+            out["legal_rep_id_type"] = pl.when(rep_id).then(_s("身份证"))
+            out["legal_rep_id_no"] = pl.when(rep_id).then(C("legal_rep_id"))
+        return out
+
+    def _authority(self) -> pl.Expr:
+        """The county market regulator, or the city's for its districts."""
+        return (pl.when(C("county").str.starts_with("德州")).then(_s(BY_CODE["SCJG"].name))
+                .otherwise(pl.concat_str(C("prefix"), _s("市场监督管理局"))))  # fmt: skip
 
     # ---- registration ---------------------------------------------------------------------------
 
-    def registrations(self) -> Iterator[tuple[str, dict[str, object]]]:
-        """(dept code, row) for every organisation, in subject order."""
-        for i in range(self.subjects):
-            s = self.subject(i)
-            if s.category == "P":
-                continue
-            yield REGISTRAR[s.category], self._registration(s)
-
-    def _registration(self, s: Subject) -> dict[str, object]:
-        h = N.mix(self.seed, 10, s.index)
-        dept = BY_CODE[REGISTRAR[s.category]]
-        authority = dept.name
-        if dept.code == "SCJG" and not s.county.startswith("德州"):
-            authority = f"{N.county_prefix(s.region, s.county)}市场监督管理局"
-        capital = f"{(h % 200 + 1) * 50}万元人民币" if s.category in ("91", "93") else ""
-        approved = min(self.today, s.founded + timedelta(days=(h >> 12) % 2000))
-        return {
-            "subject_name": s.name, "uscc": s.uscc, "reg_no": s.reg_no, "legal_rep": s.legal_rep,
-            "entity_type": s.entity_type, "established": s.founded, "registered_capital": capital,
-            "address": address(s, h >> 24), "registration_authority": authority,
-            "business_status": "存续" if h % 50 else "吊销，未注销", "approval_date": approved,
-            "business_scope": SCOPES.get(s.sector, DEFAULT_SCOPE) if s.category[0] == "9" else "",
-        }  # fmt: skip
+    def _registrations(self, subj: pl.DataFrame) -> pl.DataFrame:
+        h = (mix(self.seed, 10, C("index")) // 2).cast(pl.Int64)
+        dept = C("category").replace_strict(REGISTRAR, default="", return_dtype=pl.String)
+        dept_name = dept.replace_strict({d: BY_CODE[d].name for d in set(REGISTRAR.values())}, default="")
+        city_prefix = pl.when(C("prefix").str.starts_with(N.CITY)).then(_s("")).otherwise(_s(N.CITY))
+        return subj.filter(C("category") != "P").with_columns(row=C("index")).select(
+            "row", dept=dept, subject_name=C("name"), uscc=C("uscc"), reg_no=C("reg_no"), legal_rep=C("legal_rep"),
+            entity_type=C("entity_type"), established=C("founded"),
+            registered_capital=pl.when(C("category").is_in(["91", "93"]))
+            .then(pl.concat_str(_txt((h % 200 + 1) * 50), _s("万元人民币"))),
+            address=pl.concat_str(_s("山东省"), city_prefix, C("prefix"), pick(ROADS, (h // 2**24) % len(ROADS)),
+                                  _txt((h // 2**32) % 999 + 1), _s("号")),
+            registration_authority=pl.when((dept == "SCJG") & ~C("county").str.starts_with("德州"))
+            .then(pl.concat_str(C("prefix"), _s("市场监督管理局"))).otherwise(dept_name),
+            business_status=pl.when(h % 50 == 0).then(_s("吊销，未注销")).otherwise(_s("存续")),
+            approval_date=pl.min_horizontal(pl.lit(self.today), C("founded") + pl.duration(days=(h // 4096) % 2000)),
+            business_scope=pl.when(C("category").str.starts_with("9"))
+            .then(C("sector").replace_strict(SCOPES, default=DEFAULT_SCOPE, return_dtype=pl.String)),
+        )  # fmt: skip
 
     # ---- records --------------------------------------------------------------------------------
 
-    def records_iter(self) -> Iterator[tuple[str, str, dict[str, object]]]:
-        """(item code, dept code, row) for every record."""
-        total = self.record_count
+    def _records(self, subj: pl.DataFrame, r0: int, r1: int) -> Iterator[tuple[str, pl.DataFrame]]:
         weights = [(code, w) for code, w in ITEM_MIX if code in self.items]
-        if not weights or self.subjects == 0:
+        if not weights or r1 <= r0:
             return
-        wsum = sum(w for _, w in weights)
-        window = max(min(self.subjects, 2_000), -(-self.subjects * RECORD_CHUNK // max(total, 1)))
-        window = min(window, self.subjects)
-        for chunk_start in range(0, total, RECORD_CHUNK):
-            base = (chunk_start // RECORD_CHUNK * window) % self.subjects
-            cache: dict[int, Subject] = {}
-            self._seen.clear()
-            for j in range(chunk_start, min(total, chunk_start + RECORD_CHUNK)):
-                h = N.mix(self.seed, 4, j)
-                item = _choose(weights, h % wsum)
-                wanted = ITEM_CATEGORIES[item]
-                s = None
-                for attempt in range(12):
-                    i = (base + (N.mix(self.seed, 5, j * 16 + attempt) % window)) % self.subjects
-                    cand = cache.get(i)
-                    if cand is None:
-                        cand = cache[i] = self.subject(i)
-                    if cand.category in wanted:
-                        s = cand
-                        break
-                if s is None:
-                    continue
-                built = getattr(self, "_" + item)(s, h >> 16)
-                if built is not None:
-                    yield item, built[0], built[1]
+        lookup = [code for code, w in weights for _ in range(w)]
+        rows = pl.DataFrame({"row": pl.int_range(r0, r1, dtype=pl.Int64, eager=True)}).with_columns(
+            item=pick(lookup, mix(self.seed, 4, C("row")) % len(lookup)))
+        for code, _ in weights:
+            mine = rows.filter(C("item") == code)
+            eligible = subj.with_row_index("pos").filter(C("category").is_in(ITEM_CATEGORIES[code]))["pos"]
+            if mine.is_empty() or eligible.is_empty():
+                continue
+            # Rows in subject order: gathering sorted positions is several times faster than random ones.
+            mine = mine.with_columns(pos=pl.lit(eligible).gather(mix(self.seed, 5, C("row")) % len(eligible))).sort(
+                "pos", "row")
+            df = subj[mine["pos"]].hstack(mine.select("row"))
+            yield code, getattr(self, "_" + code)(df)
 
-    def _ids(self, s: Subject, row: dict[str, object], h: int) -> dict[str, object]:
-        """Subject identification columns: unified code, sometimes older codes and the legal representative."""
-        row["subject_kind"] = KIND_LABEL[s.kind]
-        if s.kind == "natural_person":
-            row["id_type"] = "身份证"
-            row["id_no"] = s.id_no
-            return row
-        row["uscc"] = s.uscc
-        if h % 2:
-            row.update(reg_no=s.reg_no, org_code=s.org_code, tax_no=s.tax_no, inst_cert_no=s.inst_cert_no,
-                       social_org_no=s.social_org_no)
-        row["legal_rep"] = s.legal_rep
-        if (h >> 1) % 2:
-            row["legal_rep_id_type"] = "身份证"
-            row["legal_rep_id_no"] = s.legal_rep_id
-        return row
-
-    def _pick(self, options: list[int], h: int) -> int:
-        return options[h % len(options)]
-
-    def _admin_penalty(self, s: Subject, h: int) -> tuple[str, dict[str, object]]:
-        fit = _fitting(T.PENALTIES, s.sector)
-        t = T.PENALTIES[self._pick(fit, h)]
-        h >>= 8
-        dept = BY_CODE[t.dept]
-        day = self._day(s, h)
-        h >>= 12
-        row: dict[str, object] = {"subject_name": s.name_on(day)}
-        self._ids(s, row, h)
-        h >>= 4
-        content = "责令改正"
-        if t.fine:
-            fine = t.fine[0] + (h % ((t.fine[1] - t.fine[0]) // 100 + 1)) * 100
-            row["fine_amount"] = _wan(fine)
-            content += f"，处罚款人民币{fine}元"
-        elif "警告" in t.types:
-            content += "，给予警告"
-        h >>= 12
-        if t.confiscate:
-            gain = (h % 400 + 1) * 50
-            row["confiscated_amount"] = _wan(gain)
-            content += f"，没收违法所得{gain}元"
-        if t.seized:
-            row["licence_seized"] = f"{t.seized}（编号{s.region}{s.index % 100_000:05d}）"
-        row.update(
-            decision_no=self._doc_no(dept.doc_prefix, day), violation_type=t.violation, violation_facts=f"经查，{t.facts}。",
-            penalty_basis=t.basis, penalty_type=t.types, penalty_content=content + "。", decision_date=day,
-            authority=dept.name, authority_uscc=dept.uscc, source_dept=dept.name, source_dept_uscc=dept.uscc,
+    def _admin_penalty(self, df: pl.DataFrame) -> pl.DataFrame:
+        tpl = _fitting(T.PENALTIES, self._h(21))
+        ts = T.PENALTIES
+        h = self._h(22)
+        df = df.with_columns(t=tpl, day=self._day(self._h(23)))
+        t = C("t")
+        lo, span = pick_int([x.fine[0] if x.fine else 0 for x in ts], t), pick_int(
+            [(x.fine[1] - x.fine[0]) // 100 + 1 if x.fine else 0 for x in ts], t)
+        fine = lo + (h % span.clip(1)) * 100
+        gain = ((h // 2**20) % 400 + 1) * 50
+        types = pick([x.types for x in ts], t)
+        confiscate = pick_int([int(x.confiscate) for x in ts], t) == 1
+        seized = pick([x.seized for x in ts], t)
+        content = pl.concat_str(
+            _s("责令改正"),
+            pl.when(span > 0).then(pl.concat_str(_s("，处罚款人民币"), _txt(fine), _s("元")))
+            .when(types.str.contains("警告")).then(_s("，给予警告")).otherwise(_s("")),
+            pl.when(confiscate).then(pl.concat_str(_s("，没收违法所得"), _txt(gain), _s("元"))).otherwise(_s("")),
+            _s("。"),
         )  # fmt: skip
-        if (h >> 10) % 3 == 0:
-            row["publish_until"] = day + timedelta(days=365)
-        return dept.code, row
-
-    def _admin_license(self, s: Subject, h: int) -> tuple[str, dict[str, object]]:
-        fit = _fitting(T.LICENCES, s.sector)
-        t = T.LICENCES[self._pick(fit, h)]
-        h >>= 8
-        dept = BY_CODE[t.dept]
-        day = self._day(s, h)
-        h >>= 12
-        row: dict[str, object] = {"subject_name": s.name_on(day)}
-        self._ids(s, row, h)
-        h >>= 4
-        valid_to = LONG_TERM if t.years is None else _add_years(day, t.years) - timedelta(days=1)
-        row.update(
-            document_name=t.document, decision_no=self._doc_no(_licence_prefix(dept), day),
-            license_category=t.category, certificate_name=t.certificate,
-            license_no=f"{t.number_prefix}{day.year}{h % 1_000_000:06d}", content=t.content, decision_date=day,
-            valid_from=day, valid_to=valid_to, authority=dept.name, authority_uscc=dept.uscc,
-            status="有效" if valid_to >= self.today else "无效", source_dept=dept.name, source_dept_uscc=dept.uscc,
-            region_code=s.region,
+        dept = pick([x.dept for x in ts], t)
+        df = df.with_columns(dept=dept, prefix=pick([BY_CODE[x.dept].doc_prefix for x in ts], t),
+                             year=C("day").dt.year())
+        df = self._number(df, "prefix", "year")
+        return df.select(
+            "row", "dept", subject_name=self._name_on("day"), **self._ids(self._h(24)),
+            fine_amount=pl.when(span > 0).then(_wan(fine)), confiscated_amount=pl.when(confiscate).then(_wan(gain)),
+            licence_seized=pl.when(seized != "").then(pl.concat_str(
+                seized, _s("（编号"), C("region"), _txt(C("index") % 100_000).str.zfill(5), _s("）"))),
+            decision_no=self._doc(C("prefix"), C("year")), violation_type=pick([x.violation for x in ts], t),
+            violation_facts=pick([f"经查，{x.facts}。" for x in ts], t), penalty_basis=pick([x.basis for x in ts], t),
+            penalty_type=types, penalty_content=content, decision_date=C("day"),
+            authority=_dept_attr(C("dept"), "name"), authority_uscc=_dept_attr(C("dept"), "uscc"),
+            source_dept=_dept_attr(C("dept"), "name"), source_dept_uscc=_dept_attr(C("dept"), "uscc"),
+            publish_until=pl.when((h // 2**40) % 3 == 0).then(C("day") + pl.duration(days=365)),
         )  # fmt: skip
-        return dept.code, row
 
-    def _admin_inspection(self, s: Subject, h: int) -> tuple[str, dict[str, object]]:
-        kind, items, result = T.INSPECTIONS[h % len(T.INSPECTIONS)]
-        dept = BY_CODE["XF" if "消防" in items else "SCJG"]
-        day = self._day(s, h >> 8)
-        return dept.code, {
-            "subject_name": s.name_on(day), "uscc": s.uscc, "reg_no": s.reg_no,
-            "inspection_no": self._doc_no("德市监检" if dept.code == "SCJG" else "德消检字", day),
-            "inspection_type": kind, "inspection_items": items, "inspection_date": day, "result": result,
-            "follow_up": "已责令限期整改" if "整改" in result else "", "authority": dept.name,
-            "authority_uscc": dept.uscc,
-        }  # fmt: skip
+    def _admin_license(self, df: pl.DataFrame) -> pl.DataFrame:
+        ls = T.LICENCES
+        df = df.with_columns(t=_fitting(ls, self._h(31)), day=self._day(self._h(32)))
+        t = C("t")
+        years = pick_int([x.years or 0 for x in ls], t)
+        valid_to = (pl.when(years == 0).then(pl.lit(LONG_TERM))
+                    .otherwise(C("day").dt.offset_by(pl.concat_str(_txt(years), _s("y"))) - pl.duration(days=1)))  # fmt: skip
+        df = df.with_columns(dept=pick([x.dept for x in ls], t), year=C("day").dt.year(), valid_to=valid_to)
+        df = df.with_columns(prefix=_dept_attr(C("dept"), "licence_prefix"))
+        df = self._number(df, "prefix", "year")
+        return df.select(
+            "row", "dept", subject_name=self._name_on("day"), **self._ids(self._h(33)),
+            document_name=pick([x.document for x in ls], t), decision_no=self._doc(C("prefix"), C("year")),
+            license_category=pick([x.category for x in ls], t), certificate_name=pick([x.certificate for x in ls], t),
+            license_no=pl.concat_str(pick([x.number_prefix for x in ls], t), _txt(C("year")),
+                                     _txt(self._h(34) % 1_000_000).str.zfill(6)),
+            content=pick([x.content for x in ls], t), decision_date=C("day"), valid_from=C("day"),
+            valid_to=C("valid_to"), authority=_dept_attr(C("dept"), "name"),
+            authority_uscc=_dept_attr(C("dept"), "uscc"),
+            status=pl.when(C("valid_to") >= self.today).then(_s("有效")).otherwise(_s("无效")),
+            source_dept=_dept_attr(C("dept"), "name"), source_dept_uscc=_dept_attr(C("dept"), "uscc"),
+            region_code=C("region"),
+        )  # fmt: skip
 
-    def _business_abnormal(self, s: Subject, h: int) -> tuple[str, dict[str, object]]:
-        dept = BY_CODE["SCJG"]
-        day = self._day(s, h >> 4)
-        authority = dept.name if s.county.startswith("德州") else f"{N.county_prefix(s.region, s.county)}市场监督管理局"
-        row: dict[str, object] = {
-            "subject_name": s.name_on(day), "uscc": s.uscc, "reg_no": s.reg_no, "legal_rep": s.legal_rep,
-            "decision_no": self._doc_no("德市监异列", day), "list_date": day,
-            "list_reason": T.ABNORMAL_REASONS[h % len(T.ABNORMAL_REASONS)], "authority": authority,
-        }  # fmt: skip
-        removed = day + timedelta(days=30 + (h >> 20) % 400)
-        if (h >> 30) % 5 < 2 and removed <= self.today:
-            row.update(removal_date=removed, removal_reason=T.REMOVAL_REASONS[(h >> 34) % len(T.REMOVAL_REASONS)],
-                       removal_authority=authority)
-        return dept.code, row
+    def _admin_inspection(self, df: pl.DataFrame) -> pl.DataFrame:
+        ins = T.INSPECTIONS
+        k = self._h(41) % len(ins)
+        fire = pick_int([int("消防" in x[1]) for x in ins], k) == 1
+        df = df.with_columns(k=k, day=self._day(self._h(42)), dept=pl.when(fire).then(_s("XF")).otherwise(_s("SCJG")),
+                             prefix=pl.when(fire).then(_s("德消检字")).otherwise(_s("德市监检")))
+        df = self._number(df.with_columns(year=C("day").dt.year()), "prefix", "year")
+        result = pick([x[2] for x in ins], C("k"))
+        return df.select(
+            "row", "dept", subject_name=self._name_on("day"), uscc=C("uscc"), reg_no=C("reg_no"),
+            inspection_no=self._doc(C("prefix"), C("year")), inspection_type=pick([x[0] for x in ins], C("k")),
+            inspection_items=pick([x[1] for x in ins], C("k")), inspection_date=C("day"), result=result,
+            follow_up=pl.when(result.str.contains("整改")).then(_s("已责令限期整改")),
+            authority=_dept_attr(C("dept"), "name"), authority_uscc=_dept_attr(C("dept"), "uscc"),
+        )  # fmt: skip
 
-    def _credit_commitment(self, s: Subject, h: int) -> tuple[str, dict[str, object]] | None:
-        kind, reason, content, code = T.COMMITMENTS[h % len(T.COMMITMENTS)]
-        dept = BY_CODE[code]
-        day = self._day(s, h >> 4)
-        if _repeat(self._seen, ("commitment", s.index, kind, day)):
-            return None
-        return dept.code, {
-            "subject_name": s.name_on(day), "subject_kind": KIND_LABEL[s.kind], "uscc": s.uscc,
-            "legal_rep": s.legal_rep, "commitment_type": kind, "commitment_reason": reason, "content": content,
-            "commitment_date": day, "acceptor": dept.name, "acceptor_uscc": dept.uscc,
-            "performance": "履约" if (h >> 30) % 10 else "未履约",
-        }  # fmt: skip
+    def _business_abnormal(self, df: pl.DataFrame) -> pl.DataFrame:
+        h = self._h(51)
+        df = df.with_columns(day=self._day(self._h(52)), dept=_s("SCJG"), prefix=_s("德市监异列"))
+        df = self._number(df.with_columns(year=C("day").dt.year()), "prefix", "year")
+        removed = C("day") + pl.duration(days=30 + (h // 2**20) % 400)
+        gone = ((h // 2**30) % 5 < 2) & (removed <= self.today)
+        return df.select(
+            "row", "dept", subject_name=self._name_on("day"), uscc=C("uscc"), reg_no=C("reg_no"),
+            legal_rep=C("legal_rep"), decision_no=self._doc(C("prefix"), C("year")), list_date=C("day"),
+            list_reason=pick(T.ABNORMAL_REASONS, h % len(T.ABNORMAL_REASONS)), authority=self._authority(),
+            removal_date=pl.when(gone).then(removed),
+            removal_reason=pl.when(gone).then(pick(T.REMOVAL_REASONS, (h // 2**34) % len(T.REMOVAL_REASONS))),
+            removal_authority=pl.when(gone).then(self._authority()),
+        )  # fmt: skip
 
-    def _honour(self, s: Subject, h: int) -> tuple[str, dict[str, object]] | None:
-        person = s.kind == "natural_person"
-        options = [x for x in T.HONOURS if x[3] == person]
-        name, level, code, _ = options[h % len(options)]
-        dept = BY_CODE[code]
-        day = self._day(s, h >> 4)
-        row: dict[str, object] = {
-            "subject_name": s.name_on(day), "honour_name": name, "level": level, "awarding_unit": dept.name,
-            "decision_no": self._doc_no(HONOUR_PREFIX.get(code, "德政发"), day),
-            "award_date": day,
-        }  # fmt: skip
-        self._ids(s, row, 0)
-        for key in ("legal_rep", "reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no"):
-            row.pop(key, None)
-        if (h >> 30) % 2:
-            row["valid_to"] = _add_years(day, 3)
-        return dept.code, row
+    def _credit_commitment(self, df: pl.DataFrame) -> pl.DataFrame:
+        cs = T.COMMITMENTS
+        k = self._h(61) % len(cs)
+        df = df.with_columns(k=k, day=self._day(self._h(62)))
+        # No key field: ingestion deduplicates by content, so a repeat would not be a new record.
+        df = df.unique(subset=["index", "k", "day"], keep="first", maintain_order=True)
+        dept = pick([x[3] for x in cs], C("k"))
+        return df.select(
+            "row", dept=dept, subject_name=self._name_on("day"),
+            subject_kind=C("kind").replace_strict(KIND_LABEL, return_dtype=pl.String), uscc=C("uscc"),
+            legal_rep=C("legal_rep"), commitment_type=pick([x[0] for x in cs], C("k")),
+            commitment_reason=pick([x[1] for x in cs], C("k")), content=pick([x[2] for x in cs], C("k")),
+            commitment_date=C("day"), acceptor=_dept_attr(dept, "name"), acceptor_uscc=_dept_attr(dept, "uscc"),
+            performance=pl.when(self._h(63) % 10 == 0).then(_s("未履约")).otherwise(_s("履约")),
+        )  # fmt: skip
 
-    def _dishonest_judgment_debtor(self, s: Subject, h: int) -> tuple[str, dict[str, object]]:
-        dept = BY_CODE["ZY"]
-        day = self._day(s, h >> 4, 2 * 365)
-        court_code = s.region[2:]
-        court = "德州市中级人民法院" if s.county.startswith("德州") else f"{N.county_prefix(s.region, s.county)}人民法院"
-        circumstance, obligation = T.DISHONEST_CASES[h % len(T.DISHONEST_CASES)]
-        filed = day - timedelta(days=30 + (h >> 24) % 200)
-        row: dict[str, object] = {
-            "subject_name": s.name_on(day), "court": court, "province": "山东",
-            "case_no": f"（{filed.year}）鲁{court_code}执{self._next_no('case' + court_code, filed.year)}号",
-            "basis_doc_no": f"（{filed.year - 1}）鲁{court_code}民初{(h >> 8) % 9000 + 100}号", "filing_date": filed,
-            "basis_unit": court, "obligation": f"{obligation}共计{(h >> 12) % 900 + 10}万元",
-            "performance": "全部未履行", "circumstances": circumstance, "publish_date": day,
-        }  # fmt: skip
-        row["subject_kind"] = KIND_LABEL[s.kind]
-        if s.kind == "natural_person":
-            row.update(id_type="身份证", id_no=s.id_no)
-        else:
-            row.update(uscc=s.uscc, org_code=s.org_code, legal_rep=s.legal_rep)
-        return dept.code, row
+    def _honour(self, df: pl.DataFrame) -> pl.DataFrame:
+        person = [x for x in T.HONOURS if x[3]]
+        org = [x for x in T.HONOURS if not x[3]]
+        is_p = C("kind") == "natural_person"
+        h = self._h(71)
+        k = pl.when(is_p).then(h % len(person)).otherwise(len(person) + h % len(org))
+        hs = person + org
+        df = df.with_columns(k=k, day=self._day(self._h(72)), dept=pick([x[2] for x in hs], k))
+        df = df.with_columns(prefix=C("dept").replace_strict(HONOUR_PREFIX, default="德政发"), year=C("day").dt.year())
+        df = self._number(df, "prefix", "year")
+        return df.select(
+            "row", "dept", subject_name=self._name_on("day"), honour_name=pick([x[0] for x in hs], C("k")),
+            level=pick([x[1] for x in hs], C("k")), awarding_unit=_dept_attr(C("dept"), "name"),
+            decision_no=self._doc(C("prefix"), C("year")), award_date=C("day"),
+            **self._ids(h, secondary=False),
+            valid_to=pl.when(self._h(73) % 2 == 1).then(C("day").dt.offset_by("3y")),
+        )  # fmt: skip
 
-    def _tax_credit_rating(self, s: Subject, h: int) -> tuple[str, dict[str, object]] | None:
-        year = self.today.year - 1 - (h % 4)
-        rated = date(year + 1, 4, 1 + (h >> 4) % 25)
-        if rated > self.today:
-            year, rated = year - 1, rated.replace(year=rated.year - 1)
-        if rated < s.founded + timedelta(days=365) or _repeat(self._seen, ("tax", s.index, year)):
-            return None
-        rating = "AABBBBMMCD"[(h >> 10) % 10]
-        county = N.county_prefix(s.region, s.county).removeprefix(N.CITY)
-        return "SW", {
-            "subject_name": s.name_on(rated), "uscc": s.uscc, "rating_year": str(year), "rating": rating,
-            "rating_date": rated, "authority": f"国家税务总局{N.CITY if s.county.startswith('德州') else ''}{county}税务局",
-        }  # fmt: skip
+    def _dishonest_judgment_debtor(self, df: pl.DataFrame) -> pl.DataFrame:
+        h = self._h(81)
+        df = df.with_columns(day=self._day(self._h(82), 2 * 365), court_code=C("region").str.slice(2))
+        df = df.with_columns(filed=C("day") - pl.duration(days=30 + (h // 2**24) % 200),
+                             case=pl.concat_str(_s("case"), C("court_code")))
+        df = self._number(df.with_columns(year=C("filed").dt.year()), "case", "year")
+        court = (pl.when(C("county").str.starts_with("德州")).then(_s("德州市中级人民法院"))
+                 .otherwise(pl.concat_str(C("prefix"), _s("人民法院"))))  # fmt: skip
+        k = h % len(T.DISHONEST_CASES)
+        person = C("kind") == "natural_person"
+        return df.select(
+            "row", dept=_s("ZY"), subject_name=self._name_on("day"), court=court, province=_s("山东"),
+            case_no=pl.concat_str(_s("（"), _txt(C("year")), _s("）鲁"), C("court_code"), _s("执"), _txt(C("n")),
+                                  _s("号")),
+            basis_doc_no=pl.concat_str(_s("（"), _txt(C("year") - 1), _s("）鲁"), C("court_code"), _s("民初"),
+                                       _txt((h // 256) % 9000 + 100), _s("号")),
+            filing_date=C("filed"), basis_unit=court,
+            obligation=pl.concat_str(pick([x[1] for x in T.DISHONEST_CASES], k), _s("共计"),
+                                     _txt((h // 4096) % 900 + 10), _s("万元")),
+            performance=_s("全部未履行"), circumstances=pick([x[0] for x in T.DISHONEST_CASES], k),
+            publish_date=C("day"), subject_kind=C("kind").replace_strict(KIND_LABEL, return_dtype=pl.String),
+            id_type=pl.when(person).then(_s("身份证")), id_no=pl.when(person).then(C("id_no")),
+            uscc=pl.when(~person).then(C("uscc")), org_code=pl.when(~person).then(C("org_code")),
+            legal_rep=pl.when(~person).then(C("legal_rep")),
+        )  # fmt: skip
 
-
-def _fitting(templates: tuple[T.PenaltyTemplate, ...] | tuple[T.LicenceTemplate, ...], sector: str) -> list[int]:
-    key = (id(templates), sector)
-    fit = _FIT_CACHE.get(key)
-    if fit is None:
-        fit = _FIT_CACHE[key] = _compute_fit(templates, sector)
-    return fit
-
-
-def _compute_fit(templates: tuple[T.PenaltyTemplate, ...] | tuple[T.LicenceTemplate, ...], sector: str) -> list[int]:
-    fit = [i for i, t in enumerate(templates) if sector in t.sectors] * 3  # fitting templates first
-    if sector != "person":
-        fit += [i for i, t in enumerate(templates) if "any" in t.sectors]
-    return fit or [i for i, t in enumerate(templates) if "any" in t.sectors] or [0]
-
-
-_FIT_CACHE: dict[tuple[int, str], list[int]] = {}
-
-
-def _choose(weights: list[tuple[str, int]], roll: int) -> str:
-    for code, w in weights:
-        if roll < w:
-            return code
-        roll -= w
-    return weights[-1][0]
-
-
-def _repeat(seen: set[tuple[object, ...]], key: tuple[object, ...]) -> bool:
-    if key in seen:
-        return True
-    seen.add(key)
-    return False
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return date(day.year + years, 2, 28)
+    def _tax_credit_rating(self, df: pl.DataFrame) -> pl.DataFrame:
+        h = self._h(91)
+        year = self.today.year - 1 - h % 4
+        rated = pl.date(year + 1, 4, 1 + (h // 16) % 25)
+        late = rated > self.today
+        df = df.with_columns(year=pl.when(late).then(year - 1).otherwise(year),
+                             rated=pl.when(late).then(rated.dt.offset_by("-1y")).otherwise(rated))
+        df = df.filter(C("rated") >= C("founded") + pl.duration(days=365))
+        df = df.unique(subset=["index", "year"], keep="first", maintain_order=True)
+        county = C("prefix").str.strip_prefix(N.CITY)
+        return df.select(
+            "row", dept=_s("SW"), subject_name=self._name_on("rated"), uscc=C("uscc"), rating_year=_txt(C("year")),
+            rating=pick(list("AABBBBMMCD"), (h // 1024) % 10), rating_date=C("rated"),
+            authority=pl.concat_str(_s("国家税务总局"), pl.when(C("county").str.starts_with("德州"))
+                                    .then(_s(N.CITY)).otherwise(_s("")), county, _s("税务局")),
+        )  # fmt: skip
 
 
-def _wan(yuan: int) -> str:
-    """元 -> 万元 as the national format asks, without trailing zeros: 1600 -> '0.16'."""
-    return f"{yuan / 10_000:.4f}".rstrip("0").rstrip(".")
+def _fitting(templates: Sequence[T.PenaltyTemplate | T.LicenceTemplate], h: pl.Expr) -> pl.Expr:
+    """A template index fitting the subject's sector: fitting templates three times, then the general ones."""
+    flat: list[int] = []
+    offsets: dict[str, int] = {}
+    lengths: dict[str, int] = {}
+    for sector in SECTORS:
+        fit = [i for i, t in enumerate(templates) if sector in t.sectors] * 3
+        if sector != "person":
+            fit += [i for i, t in enumerate(templates) if "any" in t.sectors]
+        fit = fit or [i for i, t in enumerate(templates) if "any" in t.sectors] or [0]
+        offsets[sector], lengths[sector] = len(flat), len(fit)
+        flat += fit
+    off = C("sector").replace_strict(offsets, return_dtype=pl.Int64)
+    n = C("sector").replace_strict(lengths, return_dtype=pl.Int64)
+    return pick_int(flat, off + h % n)
 
 
-def _licence_prefix(dept: Dept) -> str:
-    p = dept.doc_prefix
+def _licence_prefix(code: str) -> str:
+    p = BY_CODE[code].doc_prefix
     for old, new in (("处罚", "许可"), ("罚决字", "许字"), ("罚字", "许字"), ("罚", "许")):
         if old in p:
             return p.replace(old, new)
     return p + "许"
+
+
+def _dept_attr(code: pl.Expr, attr: str) -> pl.Expr:
+    values = {c: (_licence_prefix(c) if attr == "licence_prefix" else getattr(d, attr)) for c, d in BY_CODE.items()}
+    return code.replace_strict(values, return_dtype=pl.String)
+
+
+def _wan(yuan: pl.Expr) -> pl.Expr:
+    """元 -> 万元 as the national format asks, without trailing zeros: 1600 -> '0.16'."""
+    frac = _txt(yuan % 10_000).str.zfill(4).str.strip_chars_end("0")
+    whole = _txt(yuan // 10_000)
+    return pl.when(frac == "").then(whole).otherwise(pl.concat_str(whole, _s("."), frac))

@@ -88,19 +88,14 @@ class Subject:
 
 @cache
 def counties() -> tuple[tuple[str, str], ...]:
-    try:
-        from xinyong.core.regions import county_codes, lookup_region
+    from xinyong.core.regions import county_codes, lookup_region
 
-        found = []
-        for code in county_codes("3714"):
-            region = lookup_region(code)
-            if region is not None and region.county:
-                found.append((code, region.county))
-        if found:
-            return tuple(found)
-    except (ImportError, AttributeError):  # regions module not there yet
-        pass
-    return tuple(N.FALLBACK_COUNTIES.items())
+    found = []
+    for code in county_codes("3714"):
+        region = lookup_region(code)
+        if region is not None and region.county:
+            found.append((code, region.county))
+    return tuple(found) if found else tuple(N.FALLBACK_COUNTIES.items())
 
 
 def person_name(h: int) -> str:
