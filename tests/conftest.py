@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 os.environ.setdefault("XINYONG_SECRET_KEY", "test-secret-key-0123456789abcdef")
 os.environ.setdefault("TZ", "Asia/Shanghai")
 
-from xinyong import db_models  # noqa: E402
-from xinyong.core import crypto  # noqa: E402
-from xinyong.core.db import Base, new_session, reset_engine  # noqa: E402
-from xinyong.core.settings import reset_settings  # noqa: E402
+from xinyong import db_models
+from xinyong.core import crypto
+from xinyong.core.db import Base, new_session, reset_engine
+from xinyong.core.settings import reset_settings
 
 PG_ADMIN_URL = os.environ.get("XINYONG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.orm import Session
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
+from xinyong.audit_cli import app as audit_app
 from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
@@ -24,6 +25,7 @@ catalog_app = typer.Typer(help="公共信用信息目录", no_args_is_help=True)
 user_app = typer.Typer(help="管理后台用户", no_args_is_help=True)
 jobs_app = typer.Typer(help="定时任务", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
 app.add_typer(dept_app, name="dept")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
@@ -219,8 +221,3 @@ def entry() -> None:  # pragma: no cover
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-from xinyong.audit_cli import app as audit_app  # noqa: E402
-
-app.add_typer(audit_app, name="audit")

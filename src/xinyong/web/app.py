@@ -28,8 +28,6 @@ ROUTER_MODULES = [
     "xinyong.catalog.routes",
     "xinyong.ingest.routes",
     "xinyong.records.routes",
-]
-OPTIONAL_ROUTER_MODULES = [
     "xinyong.search.routes",
     "xinyong.web.portal",
     "xinyong.web.admin",
@@ -136,15 +134,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def load_domains() -> list[object]:
     """Import every domain's routes (which registers its jobs, sections and admin links)."""
-    modules: list[object] = [import_module(name) for name in ROUTER_MODULES]
-    for name in OPTIONAL_ROUTER_MODULES:
-        try:
-            modules.append(import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-    return modules
+    return [import_module(name) for name in ROUTER_MODULES]
 
 
 @asynccontextmanager
