@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
+from xinyong.subjects.models import ascii_key
 
 # active: in force; objection: under an accepted objection (异议中); superseded: replaced by a newer
 # version (更正); repaired: publication ended by credit repair; revoked: withdrawn; expired: window over.
@@ -36,12 +37,12 @@ class Record(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     subject_id: Mapped[int] = mapped_column(BigId)
-    item_code: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(ascii_key(64))
     dept_id: Mapped[int] = mapped_column(Integer)
     batch_id: Mapped[int | None] = mapped_column(Integer)
     source_row: Mapped[int | None] = mapped_column(Integer)
     # blake2b(dept, item, decision number) — with the department, identifies the decision across versions
-    record_key: Mapped[str] = mapped_column(String(32))
+    record_key: Mapped[str] = mapped_column(ascii_key(32))
     content_hash: Mapped[str] = mapped_column(String(32))
     decision_no: Mapped[str | None] = mapped_column(String(200))
     decision_date: Mapped[date | None] = mapped_column(Date)
@@ -67,7 +68,7 @@ class RecordSecret(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     record_id: Mapped[int] = mapped_column(BigId)
     field: Mapped[str] = mapped_column(String(64))
-    value_hash: Mapped[str] = mapped_column(String(64))
+    value_hash: Mapped[str] = mapped_column(ascii_key(64))
     value_enc: Mapped[str] = mapped_column(String(200))
 
 

@@ -1,0 +1,171 @@
+"""Ingest benchmark: raw COPY vs `ingest_file` on PostgreSQL, ingest on SQLite, peak memory.
+
+    .venv/bin/python bench/bench_ingest.py --rows 1000000            # both databases
+    .venv/bin/python bench/bench_ingest.py --rows 250000 --only sqlite
+    .venv/bin/python bench/bench_ingest.py --rows 1000000 --json results.json
+
+The penalty CSV comes from `xinyong.demo.fast.write_penalty_csv` (national 双公示 format, every catalog
+column, ~540 bytes a row). PostgreSQL (127.0.0.1:5432, user postgres) gets a fresh database per run,
+dropped at the end: the same file is first COPYed raw into a plain table of text columns, then ingested,
+then COPYed raw once more (the raw rate is the mean of the two, so that a noisy neighbour hurts both
+sides alike). Every ingest runs in a child process that reports its own peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+PG_ADMIN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TODAY = date(2025, 6, 30)  # the demo writer's anchor day: dates in the file are relative to it
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines()
+                          if x.startswith("MemTotal")).split()[1])
+    except (OSError, StopIteration):
+        mem_kb = 0
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"nproc": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
+            "python": platform.python_version(), "load_avg_1m_at_start": load}
+
+
+# ---- child: one ingest, measured from inside its own process ---------------------------------------
+
+
+def child(url: str, path: str) -> None:
+    os.environ["XINYONG_DATABASE_URL"] = url
+    os.environ.setdefault("XINYONG_SECRET_KEY", "bench-secret-key-0123456789")
+    from xinyong import db_models  # noqa: F401
+    from xinyong.accounts import service as accounts
+    from xinyong.core.db import Base, get_engine, session_scope
+    from xinyong.ingest.service import ingest_file
+
+    Base.metadata.create_all(get_engine())
+    with session_scope() as session:
+        accounts.add_department(session, "SCJG", "德州市市场监督管理局")
+    started = time.perf_counter()
+    with session_scope() as session:
+        summary = ingest_file(session, Path(path), "admin_penalty", "SCJG", today=TODAY)
+    seconds = time.perf_counter() - started  # includes the commit
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": seconds, "rows": summary.rows, "accepted": summary.accepted,
+                      "rejected": summary.rejected, "duplicates": summary.duplicates,
+                      "peak_rss_mb": round(usage.ru_maxrss / 1024), "cpu_user_s": round(usage.ru_utime, 2),
+                      "cpu_sys_s": round(usage.ru_stime, 2)}))
+
+
+def run_child(url: str, path: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", url, str(path)], check=True,
+                         capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["rows_per_s"] = round(result["rows"] / result["seconds"])
+    return result
+
+
+# ---- PostgreSQL -------------------------------------------------------------------------------------
+
+
+def raw_copy(dsn: str, path: Path) -> float:
+    import psycopg
+
+    with path.open("rb") as fh:
+        columns = fh.readline().decode("utf-8-sig").count(",") + 1
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DROP TABLE IF EXISTS raw_copy")
+        conn.execute("CREATE TABLE raw_copy (" + ", ".join(f"c{i} text" for i in range(columns)) + ")")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cur, cur.copy("COPY raw_copy FROM STDIN (FORMAT csv, HEADER true)") as copy, \
+                path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute("DROP TABLE raw_copy")
+        conn.commit()
+    return seconds
+
+
+def bench_postgres(path: Path, rows: int) -> dict[str, Any]:
+    import psycopg
+
+    name = f"xinyong_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        first = raw_copy(dsn, path)
+        ingest = run_child(dsn.replace("postgresql://", "postgresql+psycopg://", 1), path)
+        second = raw_copy(dsn, path)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    raw_seconds = (first + second) / 2
+    raw_rate = rows / raw_seconds
+    return {"raw_copy_seconds": [round(first, 2), round(second, 2)], "raw_copy_rows_per_s": round(raw_rate),
+            "ingest": ingest, "ratio": round(ingest["rows_per_s"] / raw_rate, 3)}
+
+
+def bench_sqlite(path: Path, tmp: Path) -> dict[str, Any]:
+    db = tmp / f"bench-{uuid.uuid4().hex[:8]}.db"  # a fresh file per run
+    try:
+        result = run_child(f"sqlite:///{db}", path)
+        result["db_mb"] = round(sum(p.stat().st_size for p in tmp.glob(db.name + "*")) / 1e6)
+        return {"ingest": result}
+    finally:
+        for p in tmp.glob(db.name + "*"):
+            p.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--only", choices=["postgresql", "sqlite"])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    from xinyong.demo.fast import write_penalty_csv
+
+    results: dict[str, Any] = {"machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv]),
+                               "runs": []}
+    with tempfile.TemporaryDirectory(prefix="xinyong-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        for rows in args.rows:
+            path = tmp / f"penalties-{rows}.csv"
+            write_penalty_csv(path, rows, seed=7)
+            run: dict[str, Any] = {"rows": rows, "file_mb": round(path.stat().st_size / 1e6, 1)}
+            if args.only != "sqlite":
+                run["postgresql"] = bench_postgres(path, rows)
+            if args.only != "postgresql":
+                run["sqlite"] = bench_sqlite(path, tmp)
+            results["runs"].append(run)
+            print(json.dumps(run, ensure_ascii=False), flush=True)
+            path.unlink()
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(json.dumps(results["machine"], ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

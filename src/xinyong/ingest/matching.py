@@ -1,0 +1,212 @@
+"""Set-based subject matching for a chunk: unified code, then older codes, then a person's keyed hash.
+
+One query per key kind per chunk finds the subjects that exist; the missing ones are created in bulk
+with their name history and secondary identifiers. ID numbers are hashed for lookup and encrypted for
+storage; only the masked form is ever stored in clear.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import polars as pl
+
+from xinyong.catalog.schemas import CatalogItem
+from xinyong.core import crypto
+from xinyong.core.identifiers import check_secondary_code
+from xinyong.ingest.loader import Loader
+from xinyong.ingest.payload import mask_column
+from xinyong.subjects.service import ID_HASH_PURPOSE
+
+SECONDARY_SCHEMES = ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no")
+
+
+@dataclass
+class SubjectMatcher:
+    item: CatalogItem
+    loader: Loader
+    batch_id: int
+    today: date
+    now: datetime
+
+    def __post_init__(self) -> None:
+        self.hash_id = crypto.hasher(ID_HASH_PURPOSE)
+        self.schemes = [(s, f.name) for s in SECONDARY_SCHEMES if (f := self.item.field_by_role(s)) is not None]
+        name_field = self.item.field_by_role("subject_name")
+        rep = self.item.field_by_role("legal_rep")
+        self.name_col = name_field.name if name_field else None
+        self.rep_col = rep.name if rep else None
+        self.created = 0
+
+    def match(self, good: pl.DataFrame, counters: Counter[str]) -> pl.DataFrame:
+        """_row, _subject_id and _subject_key (records.service.subject_key of the subject) of every good row."""
+        cols = set(good.columns)
+        name = pl.col(self.name_col) if self.name_col in cols else pl.lit("", pl.String)
+        rep = pl.col(self.rep_col) if self.rep_col in cols else pl.lit(None, pl.String)
+        frame = good.select("_row", "_kind", "_uscc", "_pid", name.alias("_name"), rep.alias("_rep"),
+                            *[pl.col(c).alias(f"_s_{s}") for s, c in self.schemes if c in cols])
+        frame = self._check_secondary(frame, counters)
+        pid = frame.get_column("_pid")
+        distinct_pid = pid.drop_nulls().unique()
+        hashes = dict(zip(distinct_pid.to_list(), (self.hash_id(v) for v in distinct_pid.to_list()), strict=True))
+        frame = frame.with_columns(pid.replace_strict(hashes, default=None, return_dtype=pl.String).alias("_hash")
+                                   if hashes else pl.lit(None, pl.String).alias("_hash"))
+        # Each row's identity: its unified code, else its first older code, else its person hash.
+        sec_cols = [c for c in frame.columns if c.startswith("_s_")]
+        first_sec = pl.coalesce([pl.when(pl.col(c).is_not_null()).then(pl.lit(c[3:] + ":") + pl.col(c))
+                                 for c in sec_cols]) if sec_cols else pl.lit(None, pl.String)
+        frame = frame.with_columns(
+            pl.when(pl.col("_kind") == "natural_person").then(pl.lit("h:") + pl.col("_hash"))
+            .when(pl.col("_uscc").is_not_null()).then(pl.lit("u:") + pl.col("_uscc"))
+            .otherwise(first_sec).alias("_ident"))
+        found = self._existing(frame)
+        frame = frame.join(found, on="_ident", how="left")
+        frame = self._create_missing(frame)
+        self._link_secondary(frame)
+        self._renames(frame)
+        key = pl.coalesce(pl.col("_key_uscc"), pl.col("_key_hash"), pl.col("_subject_id").cast(pl.String))
+        return frame.select("_row", "_subject_id", key.alias("_subject_key"))
+
+    def _check_secondary(self, frame: pl.DataFrame, counters: Counter[str]) -> pl.DataFrame:
+        """Older codes that fail their check are kept in the record but not used to identify a subject."""
+        fixes = []
+        for scheme, _ in self.schemes:
+            col = f"_s_{scheme}"
+            if col not in frame.columns:
+                continue
+            values = frame.get_column(col).drop_nulls().unique().to_list()
+            bad = {v for v in values if not check_secondary_code(scheme, v).ok}
+            if bad:
+                n = int(frame.get_column(col).is_in(sorted(bad)).sum())
+                label = self.item.field_by_role(scheme).label  # type: ignore[union-attr]
+                counters[f"「{label}」格式或校验位不正确，已接收但未用于识别主体，请核对"] += n
+                fixes.append(pl.when(pl.col(col).is_in(sorted(bad))).then(None).otherwise(pl.col(col)).alias(col))
+        return frame.with_columns(fixes) if fixes else frame
+
+    def _existing(self, frame: pl.DataFrame) -> pl.DataFrame:
+        schema = {"_ident": pl.String, "_subject_id": pl.Int64, "_old_name": pl.String,
+                  "_key_uscc": pl.String, "_key_hash": pl.String}
+        rows: list[tuple[object, ...]] = []
+        head = "SELECT id, name, uscc, id_hash FROM subjects"
+        usccs = frame.get_column("_uscc").drop_nulls().unique().to_list()
+        for sid, name, uscc, h in self.loader.lookup(head, "uscc", usccs):
+            rows.append(("u:" + uscc, sid, name, uscc, h))
+        hashes = frame.get_column("_hash").drop_nulls().unique().to_list()
+        for sid, name, uscc, h in self.loader.lookup(head, "id_hash", hashes):
+            rows.append(("h:" + h, sid, name, uscc, h))
+        # Organisations not found by code: their older codes.
+        seen = {r[0] for r in rows}
+        pending = frame.filter(~pl.col("_ident").is_in(sorted(seen)) & (pl.col("_kind") != "natural_person"))
+        wanted: dict[str, list[str]] = {}
+        for scheme, _ in self.schemes:
+            col = f"_s_{scheme}"
+            if col in pending.columns:
+                wanted[scheme] = pending.get_column(col).drop_nulls().unique().to_list()
+        values = sorted({v for vs in wanted.values() for v in vs})
+        sec_found: dict[str, tuple[int, str, str | None]] = {}
+        if values:
+            q = ("SELECT i.scheme, i.value, s.id, s.name, s.uscc FROM subject_identifiers i "
+                 "JOIN subjects s ON s.id = i.subject_id")
+            for scheme, value, sid, name, uscc in self.loader.lookup(q, "i.value", values):
+                if value in wanted.get(scheme, ()):
+                    sec_found[f"{scheme}:{value}"] = (sid, name, uscc)
+        if sec_found:
+            extra = pending.select("_ident", *[c for c in pending.columns if c.startswith("_s_")])
+            for row in extra.iter_rows(named=True):
+                for scheme, _ in self.schemes:
+                    v = row.get(f"_s_{scheme}")
+                    hit = sec_found.get(f"{scheme}:{v}") if v else None
+                    if hit and row["_ident"] not in seen:
+                        rows.append((row["_ident"], hit[0], hit[1], hit[2], None))
+                        seen.add(row["_ident"])
+                        break
+        found = pl.DataFrame(rows, schema=schema, orient="row").unique("_ident", keep="first")
+        return found
+
+    def _create_missing(self, frame: pl.DataFrame) -> pl.DataFrame:
+        new = (frame.filter(pl.col("_subject_id").is_null() & pl.col("_ident").is_not_null())
+               .group_by("_ident", maintain_order=True).last())
+        if new.height:
+            ids = self.loader.reserve_ids("subjects", new.height)
+            new = new.with_columns(ids.alias("_new_id"))
+            enc = {v: crypto.encrypt(v) for v in new.get_column("_pid").drop_nulls().to_list()}
+            masked = mask_column(new, "_pid")
+            person = pl.col("_kind") == "natural_person"
+            region = pl.when(person).then(
+                pl.when(pl.col("_pid").str.contains(r"^\d{17}[\dX]$")).then(pl.col("_pid").str.slice(0, 6))
+            ).otherwise(pl.col("_uscc").str.slice(2, 6))
+            subjects = new.select(
+                pl.col("_new_id").alias("id"), pl.col("_kind").alias("kind"),
+                pl.col("_name").fill_null("").str.slice(0, 300).alias("name"),
+                pl.when(~person).then(pl.col("_uscc")).alias("uscc"),
+                pl.when(person).then(pl.col("_hash")).alias("id_hash"),
+                pl.when(person).then(pl.col("_pid").replace_strict(enc, default=None, return_dtype=pl.String)
+                                     if enc else pl.lit(None, pl.String)).alias("id_enc"),
+                pl.when(person).then(pl.lit(masked)).alias("id_masked"),
+                region.alias("region_code"), pl.lit("存续").alias("status"),
+                pl.when(~person).then(pl.col("_rep").str.slice(0, 100)).alias("legal_rep"),
+                pl.lit(self.now).alias("created_at"), pl.lit(self.now).alias("updated_at"),
+            )
+            self.loader.insert("subjects", subjects)
+            names = new.select(pl.col("_new_id").alias("subject_id"),
+                               pl.col("_name").fill_null("").str.slice(0, 300).alias("name"),
+                               pl.lit(self.today).alias("first_seen"),
+                               pl.lit(self.batch_id).alias("source_batch_id"))
+            self.loader.insert("subject_names", names.with_columns(
+                self.loader.reserve_ids("subject_names", names.height).alias("id")))
+            self.created += new.height
+            created = new.select("_ident", "_new_id", pl.col("_uscc").alias("_new_uscc"),
+                                 pl.col("_hash").alias("_new_hash"))
+            frame = frame.join(created, on="_ident", how="left").with_columns(
+                pl.coalesce("_subject_id", "_new_id").alias("_subject_id"),
+                pl.when(pl.col("_new_id").is_not_null()).then(pl.col("_new_uscc")).otherwise(pl.col("_key_uscc"))
+                .alias("_key_uscc"),
+                pl.when(pl.col("_new_id").is_not_null()).then(pl.col("_new_hash")).otherwise(pl.col("_key_hash"))
+                .alias("_key_hash"),
+            )
+        else:
+            frame = frame.with_columns(pl.lit(None, pl.Int64).alias("_new_id"))
+        return frame
+
+    def _link_secondary(self, frame: pl.DataFrame) -> None:
+        """Older codes on a row with a known subject become its secondary identifiers (first owner wins)."""
+        parts = [frame.filter(pl.col(f"_s_{s}").is_not_null()).select(
+            pl.col("_subject_id").alias("subject_id"), pl.lit(s).alias("scheme"), pl.col(f"_s_{s}").alias("value"))
+            for s, _ in self.schemes if f"_s_{s}" in frame.columns]
+        if not parts:
+            return
+        links = pl.concat(parts).unique(["scheme", "value"], keep="first", maintain_order=True)
+        if links.height == 0:
+            return
+        taken = {(s, v) for s, v in self.loader.lookup("SELECT scheme, value FROM subject_identifiers", "value",
+                                                       links.get_column("value").unique().to_list())}
+        links = links.filter(~pl.struct("scheme", "value").map_elements(
+            lambda r: (r["scheme"], r["value"]) in taken, return_dtype=pl.Boolean)) if taken else links
+        if links.height:
+            self.loader.insert("subject_identifiers", links.with_columns(
+                self.loader.reserve_ids("subject_identifiers", links.height).alias("id")))
+        # A subject found by an older code learns its unified code from the row.
+        learn = frame.filter(pl.col("_key_uscc").is_null() & pl.col("_uscc").is_not_null()
+                             & pl.col("_new_id").is_null() & pl.col("_subject_id").is_not_null())
+        if learn.height:
+            pairs = learn.unique("_subject_id", keep="first").select("_uscc", "_subject_id").rows()
+            self.loader.execute_many("UPDATE subjects SET uscc = %s WHERE id = %s AND uscc IS NULL", pairs)
+
+    def _renames(self, frame: pl.DataFrame) -> None:
+        """A known subject appearing under a new name: the name changes, the old one stays in the history."""
+        changed = (frame.filter(pl.col("_new_id").is_null() & pl.col("_subject_id").is_not_null()
+                                & pl.col("_name").is_not_null() & (pl.col("_name") != pl.col("_old_name")))
+                   .group_by("_subject_id", maintain_order=True).last())
+        if changed.height == 0:
+            return
+        pairs = changed.select("_name", "_subject_id").rows()
+        self.loader.execute_many("UPDATE subjects SET name = %s, updated_at = %s WHERE id = %s",
+                                 [(name, self.now, sid) for name, sid in pairs])
+        self.loader.execute_many("UPDATE subject_names SET last_seen = %s WHERE subject_id = %s AND last_seen IS NULL",
+                                 [(self.today, sid) for _, sid in pairs])
+        names = changed.select(pl.col("_subject_id").alias("subject_id"), pl.col("_name").alias("name"),
+                               pl.lit(self.today).alias("first_seen"), pl.lit(self.batch_id).alias("source_batch_id"))
+        self.loader.insert("subject_names", names.with_columns(
+            self.loader.reserve_ids("subject_names", names.height).alias("id")))

@@ -1,0 +1,167 @@
+"""Turning a chunk of matched rows into records: payload, hashes, duplicates and version chains, secrets.
+
+Versions: rows are compared with the newest non-superseded record of the same key (department + item +
+decision number), which includes the rows of earlier chunks of the same batch. A row whose content
+equals its predecessor's is a duplicate; otherwise it becomes a new version that supersedes the
+predecessor. Inside one file, a decision number repeated with different content is a correction in
+file order: the later row supersedes the earlier one, and both stay in the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from xinyong.catalog.schemas import CatalogItem
+from xinyong.core import crypto
+from xinyong.ingest.loader import Loader
+from xinyong.ingest.payload import content_hashes, escape_columns, mask_column, payload_expr, record_keys
+from xinyong.records.service import SECRET_PURPOSE
+
+RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "content_hash",
+                  "decision_no", "decision_date", "severity", "publish_from", "publish_until", "state", "version",
+                  "supersedes_id", "report_workdays", "late", "payload", "created_at")
+
+
+@dataclass
+class Counts:
+    accepted: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    late: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RecordWriter:
+    item: CatalogItem
+    dept_id: int
+    batch_id: int
+    actor: str
+    loader: Loader
+    now: datetime
+    counts: Counts = field(default_factory=Counts)
+
+    def __post_init__(self) -> None:
+        self.sensitive = [f.name for f in self.item.sensitive_fields()]
+        self.hash_secret = crypto.hasher(SECRET_PURPOSE)
+
+    def prepare(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Everything that needs no database: masked payload, content hash; and the clear secrets aside.
+
+        Runs while the previous chunk is still being written by the server.
+        """
+        present = {f.name for f in self.item.fields if f.name in rows.columns}
+        sensitive = [n for n in self.sensitive if n in present]
+        clear = rows.select("_row", *sensitive)
+        masked = escape_columns(rows.with_columns([mask_column(rows, n) for n in sensitive]),
+                                [f.name for f in self.item.fields if f.name in present])
+        key_field = self.item.key_field if self.item.key_field in present else None
+        body = masked.select(
+            "_row", pl.col("_severity").alias("severity"),
+            pl.col("_publish_from").alias("publish_from"), pl.col("_publish_until").alias("publish_until"),
+            pl.col("_report_workdays").alias("report_workdays"), pl.col("_late").alias("late"), payload_expr(
+                self.item, present).alias("payload"),
+            (pl.col(key_field) if key_field else pl.lit(None, pl.String)).alias("decision_no"),
+            (pl.col(f"_d_{self.item.date_field}") if f"_d_{self.item.date_field}" in rows.columns
+             else pl.lit(None, pl.Date)).alias("decision_date"),
+        )
+        digests = content_hashes(self.item.code, body.get_column("payload").to_list())
+        return body.with_columns(pl.Series("content_hash", digests, dtype=pl.String)), clear
+
+    def write(self, prepared: tuple[pl.DataFrame, pl.DataFrame], subjects: pl.DataFrame) -> None:
+        """subjects: _row, _subject_id, _subject_key of the prepared rows (from the matcher)."""
+        body, clear = prepared
+        body = body.join(subjects.select("_row", "_subject_id", "_subject_key"), on="_row", how="left")
+        keys = record_keys(self.dept_id, self.item.code, body.get_column("decision_no").to_list(),
+                           body.get_column("_subject_key").to_list(), body.get_column("content_hash").to_list())
+        body = body.with_columns(pl.Series("record_key", keys, dtype=pl.String))
+        new = self._versions(body)
+        if new.height == 0:
+            return
+        self.loader.insert("records", new.select(RECORD_COLUMNS))
+        self._secrets(new, clear, [c for c in clear.columns if c != "_row"])
+        self.counts.accepted += new.height
+        self.counts.late += int(new.get_column("late").sum())
+
+    def _existing(self, keys: list[str]) -> pl.DataFrame:
+        schema = {"record_key": pl.String, "_e_id": pl.Int64, "_e_hash": pl.String, "_e_version": pl.Int64,
+                  "_e_state": pl.String}
+        found = self.loader.lookup("SELECT record_key, id, content_hash, version, state FROM records", "record_key",
+                                   keys, "AND state <> 'superseded'")
+        frame = pl.DataFrame(found, schema=schema, orient="row")
+        return frame.sort("_e_version", descending=True).unique("record_key", keep="first")
+
+    def _versions(self, body: pl.DataFrame) -> pl.DataFrame:
+        existing = self._existing(body.get_column("record_key").unique().to_list())
+        body = body.join(existing, on="record_key", how="left").sort("record_key", "_row")
+        prev = pl.coalesce(pl.col("content_hash").shift(1).over("record_key"), pl.col("_e_hash"))
+        body = body.with_columns((pl.col("content_hash") == prev).fill_null(False).alias("_dup"))
+        self.counts.duplicates += int(body.get_column("_dup").sum())
+        new = body.filter(~pl.col("_dup")).sort("_row")
+        if new.height == 0:
+            return new
+        ids = self.loader.reserve_ids("records", new.height)
+        rank = pl.int_range(1, pl.len() + 1).over("record_key")
+        new = new.with_columns(ids.alias("id"), rank.alias("_rank"))
+        new = new.with_columns(
+            (pl.col("_e_version").fill_null(0) + pl.col("_rank")).cast(pl.Int32).alias("version"),
+            pl.coalesce(pl.col("id").shift(1).over("record_key"), pl.col("_e_id")).alias("supersedes_id"),
+            pl.when(pl.col("_rank") == pl.col("_rank").max().over("record_key")).then(pl.lit("active"))
+            .otherwise(pl.lit("superseded")).alias("state"),
+            pl.col("_subject_id").alias("subject_id"), pl.lit(self.item.code).alias("item_code"),
+            pl.lit(self.dept_id).alias("dept_id"), pl.lit(self.batch_id).alias("batch_id"),
+            pl.col("_row").cast(pl.Int32).alias("source_row"), pl.lit(self.now).alias("created_at"),
+        )
+        self.counts.superseded += int(new.get_column("supersedes_id").is_not_null().sum())
+        self._supersede(new)
+        return new
+
+    def _supersede(self, new: pl.DataFrame) -> None:
+        """Older versions leave the active set; each change is a RecordEvent (history stays)."""
+        old = (new.filter(pl.col("_e_id").is_not_null() & (pl.col("_rank") == 1))
+               .select(pl.col("_e_id").alias("record_id"), pl.col("_e_state").alias("from_state"),
+                       pl.col("version"), pl.col("_row")))
+        inner = new.filter(pl.col("state") == "superseded").select(
+            pl.col("id").alias("record_id"), pl.lit("active").alias("from_state"),
+            (pl.col("version") + 1).alias("version"), pl.col("_row"))
+        if old.height:
+            self.loader.update_in("UPDATE records SET state = 'superseded'", "id",
+                                  old.get_column("record_id").to_list())
+        events = pl.concat([old, inner])
+        if events.height == 0:
+            return
+        self.loader.insert("record_events", events.select(
+            "record_id", pl.lit(self.now).alias("at"), pl.lit(self.actor).alias("actor"),
+            pl.lit("superseded").alias("action"), "from_state", pl.lit("superseded").alias("to_state"),
+            pl.format("被第 {} 版取代（批次 {} 第 {} 行）", pl.col("version"), pl.lit(self.batch_id),
+                      pl.col("_row")).alias("note")))
+
+    def _secrets(self, new: pl.DataFrame, clear: pl.DataFrame, sensitive: list[str]) -> None:
+        """Sensitive values: keyed hash for lookup and AES-GCM for authorised reads.
+
+        Each distinct value of a chunk is encrypted once (fresh nonce) and rows holding the same value share
+        the ciphertext: equal ciphertexts reveal only what the keyed hash beside them reveals already.
+        """
+        if not sensitive:
+            return
+        joined = new.select("id", "_row").join(clear, on="_row", how="left")
+        parts = []
+        for name in sensitive:
+            part = joined.filter(pl.col(name).is_not_null()).select(
+                pl.col("id").alias("record_id"), pl.lit(name).alias("field"), pl.col(name).alias("_clear"))
+            if part.height:
+                parts.append(part)
+        if not parts:
+            return
+        secrets = pl.concat(parts)
+        distinct = secrets.get_column("_clear").unique().to_list()
+        hashes = {v: self.hash_secret(v) for v in distinct}
+        sealed = {v: crypto.encrypt(v) for v in distinct}
+        clear_col = pl.col("_clear")
+        self.loader.insert("record_secrets", secrets.select(
+            "record_id", "field",
+            clear_col.replace_strict(hashes, return_dtype=pl.String).alias("value_hash"),
+            clear_col.replace_strict(sealed, return_dtype=pl.String).alias("value_enc")))
