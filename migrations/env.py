@@ -4,18 +4,16 @@ from alembic import context
 
 from xinyong import db_models
 from xinyong.core.db import Base, make_engine
+from xinyong.core.migrate import is_managed
 from xinyong.core.settings import get_settings
 
 _ = db_models
 target_metadata = Base.metadata
 
-# Search index objects (FTS5 table, view and triggers on SQLite; trigram indexes on PostgreSQL) are created by
-# xinyong.search.sql.install_search_sql from the migrations, not from the models: autogenerate must not drop them.
-SEARCH_OBJECTS = ("subjects_fts", "subjects_search_src", "ix_subjects_name_trgm", "ix_subjects_uscc_trgm")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    return not (name and name.startswith(SEARCH_OBJECTS))
+    return is_managed(name)
 
 
 def run_migrations_offline() -> None:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from alembic import command
-from alembic.config import Config
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from xinyong.core.settings import REPO_ROOT, get_settings
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+
+from xinyong.core.settings import REPO_ROOT, get_settings  # noqa: E402
+
+# Objects the migrations create with raw DDL (the search index: FTS5 table, view and triggers on SQLite,
+# trigram indexes on PostgreSQL) and that the models therefore do not describe; autogenerate must skip them.
+UNMANAGED_PREFIXES = ("subjects_fts", "subjects_search_src", "ix_subjects_name_trgm", "ix_subjects_uscc_trgm")
+
+
+def is_managed(name: str | None) -> bool:
+    return not (name and name.startswith(UNMANAGED_PREFIXES))
 
 
 def alembic_config() -> Config:
@@ -18,5 +28,4 @@ def alembic_config() -> Config:
 
 
 def upgrade() -> None:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(), "head")
