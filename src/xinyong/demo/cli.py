@@ -125,7 +125,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
         f"重复 {loaded['duplicates']:,} 行，退回 {loaded['rejected']:,} 行（用时 {seconds:.1f} 秒）。"
     )
     logins = "，".join(f"{u} / {p}" for u, p, _, _ in DEMO_USERS[:2])
-    console.print(f"管理后台 /admin 演示账号：{logins}（信用办、市场监管局），其余部门账号见 docs。")
+    console.print(f"管理后台 /admin 演示账号：{logins}（信用办、市场监管局），其余部门账号见 README。")
     console.print("各部门已各签发一个 API 密钥（不显示）；如需调用接口，请用 `xinyong apikey create --dept 代码` 另行签发。")
     return {"manifest": manifest, "loaded": loaded, "summary": summary, "seconds": seconds}
 
