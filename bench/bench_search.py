@@ -8,7 +8,7 @@ never be found) directly in bulk, then runs queries of five classes through sear
   traditional  the same, converted to traditional characters (only where that changes the text)
   typo         6–10 characters of a real name with one character replaced, dropped or doubled
   code         a whole unified code, or 6–10 of its characters
-  short        2 characters of a real name (the no-trigram path; timed, recall not measured)
+  short        2 characters of a real name (SQLite: the index vocabulary; PostgreSQL: a bounded scan; timed only)
 Recall: for each query the oracle scores every organisation name with rapidfuzz partial_ratio against the
 simplified query; the relevant set is every name scoring at least the 10th best score (ties included);
 recall = |our top 10 ∩ relevant| / min(10, |relevant|), averaged. "target" = the name the query was

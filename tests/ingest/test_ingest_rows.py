@@ -234,3 +234,16 @@ def test_today_is_the_default_ingest_date(db: Session, dept: str, tmp_path: Path
     path = write_csv(tmp_path / "p.csv", PENALTY_HEADERS, [penalty_row(decided=TODAY.isoformat())])
     assert ingest_file(db, path, "admin_penalty", dept).accepted == 1
     db.rollback()
+
+
+def test_a_chain_of_corrections_inside_one_file(db: Session, ingest, tmp_path: Path) -> None:
+    rows = [penalty_row(no="N1", amount="1"), penalty_row(no="N2"), penalty_row(no="N1", amount="2"),
+            penalty_row(no="N1", amount="3"), penalty_row(no="N1", amount="3")]
+    summary = ingest(write_csv(tmp_path / "p.csv", PENALTY_HEADERS, rows))
+    assert (summary.accepted, summary.duplicates, summary.superseded) == (4, 1, 2)
+    n1 = db.scalars(select(Record).where(Record.decision_no == "N1").order_by(Record.version)).all()
+    assert [(r.version, r.state, r.source_row) for r in n1] == [(1, "superseded", 2), (2, "superseded", 4),
+                                                                (3, "active", 5)]
+    assert [r.supersedes_id for r in n1] == [None, n1[0].id, n1[1].id]
+    every = db.scalars(select(Record).order_by(Record.id)).all()
+    assert [r.source_row for r in every] == [2, 3, 4, 5]  # ids follow the file's order

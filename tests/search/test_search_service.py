@@ -55,7 +55,9 @@ def test_substring_finds_the_company(db: Session, orgs: dict[str, str]) -> None:
 
 def test_traditional_characters_find_simplified_names(db: Session, orgs: dict[str, str]) -> None:
     result = search_subjects(db, "恆達機械製造")
-    assert names(result) == ["德州市恒达机械制造有限公司"]
+    assert names(result)[0] == "德州市恒达机械制造有限公司"
+    # a page with fewer exact matches than its size is filled with near matches, after them
+    assert [i.tier for i in result.items][1:] == [TYPO] * (len(result.items) - 1)
 
 
 def test_traditional_name_is_found_by_simplified_query(db: Session, orgs: dict[str, str]) -> None:
@@ -154,3 +156,46 @@ def test_like_wildcards_are_literal(db: Session, orgs: dict[str, str]) -> None:
 
 def test_two_character_query(db: Session, orgs: dict[str, str]) -> None:
     assert set(names(search_subjects(db, "鑫源"))) == {"德州市鑫源商贸有限公司"}
+
+
+def test_two_character_queries_inside_and_at_the_end_of_names(db: Session, orgs: dict[str, str]) -> None:
+    assert set(names(search_subjects(db, "经营", limit=20))) == {"德州市德城区恒达机械配件经营部"}
+    # only at the end of names: no trigram starts with the pair, the bounded scan finds them
+    assert set(names(search_subjects(db, "营部", limit=20))) == {"德州市德城区恒达机械配件经营部"}
+    assert search_subjects(db, "公司", limit=20).total == 7
+    assert search_subjects(db, "鼎鑫").total == 0
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("恒大机械", "恒达机械有限公司"),            # 4 characters, wrong second character
+    ("恒达鸡械", "恒达机械有限公司"),            # 4 characters, wrong third character
+    ("恒达鸡械制", "德州市恒达机械制造有限公司"),  # 5 characters, wrong middle character
+    ("天衢實品", "禹城市天衢食品有限公司"),        # traditional input with a wrong character
+])
+def test_wrong_character_in_the_middle_of_a_short_query(db: Session, orgs: dict[str, str], query: str,
+                                                        expected: str) -> None:
+    result = search_subjects(db, query, limit=20)
+    assert expected in names(result)
+    assert all(i.tier == TYPO for i in result.items)
+    assert result.suggestion
+
+
+def test_transposed_characters_are_near_matches(db: Session, orgs: dict[str, str]) -> None:
+    result = search_subjects(db, "德州市恒达械机制造")
+    assert names(result)[0] == "德州市恒达机械制造有限公司"
+    assert result.items[0].tier == TYPO
+    assert names(search_subjects(db, "鑫源贸商有限公司"))[0] == "德州市鑫源商贸有限公司"
+
+
+def test_near_matches_fill_the_page_best_first(db: Session, orgs: dict[str, str]) -> None:
+    # one edit from "恒达机械有限公司"; the other 恒达 names share shorter runs and come after it
+    result = search_subjects(db, "恒达机戒有限公司", limit=20)
+    assert names(result)[0] == "恒达机械有限公司"
+    assert "山东恒达建材有限公司" in names(result)
+    scores = [i.tier for i in result.items]
+    assert scores == [TYPO] * len(scores)
+
+
+def test_unrelated_text_is_not_a_near_match(db: Session, orgs: dict[str, str]) -> None:
+    assert search_subjects(db, "不存在的公司名称").total == 0
+    assert search_subjects(db, "人民政府办公室").total == 0

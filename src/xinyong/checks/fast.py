@@ -1,54 +1,149 @@
-"""The hot path of POST /checks: a check by unified code on one DBAPI connection, without the ORM.
+"""The hot path of POST /checks: a check by unified code, answered as JSON bytes without the ORM.
 
-The route calls try_check() on the event loop (no hop to the thread pool): one indexed query returns the
-subject, its records in force and whether it is on any list, through a connection this thread keeps
-checked out of the engine's pool (autocommit, so no BEGIN/COMMIT round-trips and no idle transaction).
-Anything else falls back to the regular path (service.check_one in the thread pool, with a Session):
-names, citizen IDs (audited), subjects on a list (lists, measures and tasks are written), a database error.
+One indexed statement returns the subject, its records in force and whether it is on any list; the answer is
+built from the plain rows (dates stay ISO text, each record's stored payload JSON is spliced in as it is, not
+parsed and re-encoded) and serialised with orjson. It is the same answer as service.answer() gives
+(tests/checks/test_checks_admin.py compares them).
+
+Where the statement runs:
+- SQLite: on the event loop, on a DBAPI connection the loop thread keeps checked out of the engine's pool.
+  A local SQLite query never waits on a socket, so a hop to the thread pool would only add cost.
+- PostgreSQL: on a few autocommit psycopg AsyncConnections owned by the running event loop (PG_CONNECTIONS,
+  opened on demand, prepared statement), so the loop serves other requests while the server answers. They
+  are outside the engine's pool: each server process holds at most PG_CONNECTIONS more connections.
+Anything else falls back to the regular path (service.check_one in the thread pool, with a Session): names,
+citizen IDs (audited), natural persons (masked), subjects on a list (lists, measures and tasks are written),
+and any database error here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections import namedtuple
 from datetime import date
 from typing import Any
 
+import orjson
+
 from xinyong.accounts.models import Department
-from xinyong.checks import service
-from xinyong.core.db import Base, get_engine
+from xinyong.checks import rules, service
+from xinyong.checks.logbuffer import buffer, ids
+from xinyong.core.db import Base, get_engine, utcnow
+from xinyong.records.models import STATE_LABELS
 
 log = logging.getLogger("xinyong.checks")
 
-Row = namedtuple("Row", "id kind name uscc id_masked region_code status rid item_code decision_no decision_date "
-                        "severity publish_from publish_until state version payload listed")
+PG_CONNECTIONS = 4
 _local = threading.local()
 
+# column positions in a row of _sql()
+SID, KIND, NAME, USCC, ID_MASKED, REGION, STATUS, LISTED = range(8)
+RID, ITEM, DECISION_NO, DECISION_DATE, SEVERITY, PUBLISH_FROM, PUBLISH_UNTIL, STATE, PAYLOAD = range(8, 17)
 
-def _sql(placeholder: str) -> str:
+
+def _sql(dialect: str) -> str:
+    pg = dialect == "postgresql"
     listed = "0"
     if "list_entries" in Base.metadata.tables:
         listed = ("EXISTS (SELECT 1 FROM list_entries e WHERE e.subject_id = s.id "
                   f"AND e.state IN ({', '.join(repr(x) for x in service.LIVE_LIST_STATES)}))")
+
+    def day(column: str) -> str:  # ISO text on both databases (SQLite stores dates as ISO text)
+        return f"to_char(r.{column}, 'YYYY-MM-DD')" if pg else f"r.{column}"
+
     # the list flag is computed once for the subject, not once per record row
-    return ("SELECT s.id, s.kind, s.name, s.uscc, s.id_masked, s.region_code, s.status, r.id, r.item_code, "
-            "r.decision_no, r.decision_date, r.severity, r.publish_from, r.publish_until, r.state, r.version, "
-            "r.payload, s.listed FROM (SELECT id, kind, name, uscc, id_masked, region_code, status, "
-            f"{listed} AS listed FROM subjects s WHERE uscc = {placeholder}) s "
-            "LEFT JOIN records r ON r.subject_id = s.id AND r.state IN ('active', 'objection')")
+    return ("SELECT s.id, s.kind, s.name, s.uscc, s.id_masked, s.region_code, s.status, s.listed, r.id, "
+            f"r.item_code, r.decision_no, {day('decision_date')}, r.severity, {day('publish_from')}, "
+            f"{day('publish_until')}, r.state, r.payload FROM (SELECT id, kind, name, uscc, id_masked, region_code, "
+            f"status, {listed} AS listed FROM subjects s WHERE uscc = {'%s' if pg else '?'}) s "
+            f"LEFT JOIN records r ON r.subject_id = s.id AND r.state IN "
+            f"({', '.join(repr(x) for x in sorted(rules.LIVE_STATES))})")
 
 
-def _connection() -> tuple[Any, str, bool]:
+# ---- the answer -------------------------------------------------------------------------------------
+
+
+def dept_visible(state: str, disclosure: str, publish_from: str | None, publish_until: str | None,
+                 today: str) -> bool:
+    """records.rules.visible(..., "department", today) on ISO date text (tests compare the two)."""
+    if state not in rules.LIVE_STATES or disclosure not in ("public", "shared"):
+        return False
+    if publish_from is None:
+        return disclosure != "public"
+    return publish_until is None or today < publish_until
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _sort_key(rec: dict[str, Any]) -> tuple[str, int]:
+    return rec["decision_date"] or "", rec["id"]
+
+
+def render(rows: list[tuple[Any, ...]], query: service.Query, *, dept: Department, matter: str, matter_type: str,
+           purpose: str, today: date) -> bytes | None:
+    """The answer as JSON bytes, logged; None when the regular path must answer (listed subject, person)."""
+    if rows and (rows[0][LISTED] or rows[0][KIND] == "natural_person"):
+        return None
+    out: dict[str, Any] = {"check_id": 0, "subject": None, "candidates": [], "ambiguous": False, "records": [],
+                           "lists": [], "measures": [], "reasons": [], "message": None}
+    subject_id: int | None = None
+    if not rows:
+        result = "not_found"
+        out["message"] = service.NOT_FOUND_MESSAGE
+    else:
+        first = rows[0]
+        subject_id = first[SID]
+        out["subject"] = service.subject_brief(service.SubjectRow(*first[:7]))
+        catalog = service.catalog()
+        day = today.isoformat()
+        records: list[dict[str, Any]] = []
+        facts: list[rules.RecordFact] = []
+        for row in rows:
+            if row[RID] is None:
+                continue
+            item = catalog.find(row[ITEM])
+            state = row[STATE]
+            if item is None or not dept_visible(state, item.disclosure, row[PUBLISH_FROM], row[PUBLISH_UNTIL], day):
+                continue
+            records.append({
+                "id": row[RID], "item": row[ITEM], "item_name": item.name, "category": item.category,
+                "disclosure": item.disclosure, "decision_no": row[DECISION_NO], "decision_date": row[DECISION_DATE],
+                "severity": row[SEVERITY], "publish_from": row[PUBLISH_FROM], "publish_until": row[PUBLISH_UNTIL],
+                "state": state, "state_label": STATE_LABELS.get(state, state), "under_objection": state == "objection",
+                "values": orjson.Fragment(row[PAYLOAD]),  # stored as JSON by records.service: no parse, no re-encode
+            })
+            if row[ITEM] in rules.WEIGHED_ITEMS:
+                grade = orjson.loads(row[PAYLOAD]).get("rating") if row[ITEM] in rules.RATED_ITEMS else None
+                facts.append(rules.RecordFact(row[ITEM], state, _day(row[PUBLISH_FROM]), _day(row[PUBLISH_UNTIL]),
+                                              _day(row[DECISION_DATE]), grade))
+        records.sort(key=_sort_key, reverse=True)
+        out["records"] = records
+        verdict = rules.classify(True, facts, (), today)
+        result = verdict.result
+        out["reasons"] = list(verdict.reasons)
+    check_id = ids.next_id()
+    out["check_id"] = check_id
+    out["result"] = result
+    out["result_label"] = rules.RESULT_LABELS[result]
+    buffer.add((check_id, utcnow(), dept.id, None, matter, matter_type, purpose, subject_id, query.kind,
+                query.ref(), result, None, None))
+    return orjson.dumps(out)
+
+
+# ---- SQLite, or any synchronous caller ---------------------------------------------------------------
+
+
+def _connection() -> tuple[Any, str]:
     engine = get_engine()
     if getattr(_local, "engine", None) is not engine:
         conn = engine.raw_connection()
-        sqlite = engine.dialect.name == "sqlite"
-        if not sqlite:
+        if engine.dialect.name != "sqlite":
             conn.driver_connection.autocommit = True  # type: ignore[union-attr]
-        _local.conn, _local.engine, _local.sqlite = conn, engine, sqlite
-        _local.sql = _sql("?" if sqlite else "%s")
-    return _local.conn, _local.sql, _local.sqlite
+        _local.conn, _local.engine, _local.sql = conn, engine, _sql(engine.dialect.name)
+    return _local.conn, _local.sql
 
 
 def _drop() -> None:
@@ -61,27 +156,19 @@ def _drop() -> None:
             pass
 
 
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def fetch(code: str) -> list[Row]:
-    conn, sql, sqlite = _connection()
+def fetch(code: str) -> list[tuple[Any, ...]]:
+    conn, sql = _connection()
     cur = conn.cursor()
     try:
         cur.execute(sql, (code,))
-        raw = cur.fetchall()
+        return list(cur.fetchall())
     finally:
         cur.close()
-    if not sqlite:
-        return [Row(*r) for r in raw]
-    # SQLite hands back dates as text (SQLAlchemy converts them on the regular path)
-    return [Row(*r[:10], _day(r[10]), r[11], _day(r[12]), _day(r[13]), *r[14:]) for r in raw]  # type: ignore[call-arg]
 
 
-def try_check(dept: Department, subject: str, matter: str, matter_type: str, purpose: str,
-              today: date | None = None) -> dict[str, Any] | None:
-    """The answer, or None when the regular path must answer. Raises Refused on bad input."""
+def check_json(dept: Department, subject: str, matter: str, matter_type: str, purpose: str,
+               today: date | None = None) -> bytes | None:
+    """The answer as JSON bytes, or None when the regular path must answer. Raises Refused on bad input."""
     query, matter, matter_type, purpose = service.prepare(subject, matter, matter_type, purpose)
     if query.kind != "uscc":
         return None
@@ -91,7 +178,90 @@ def try_check(dept: Department, subject: str, matter: str, matter_type: str, pur
         log.warning("核查快速通道查询失败，改走常规通道", exc_info=True)
         _drop()
         return None
-    if rows and rows[0].listed:
+    return render(rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
+                  today=today or date.today())
+
+
+def try_check(dept: Department, subject: str, matter: str, matter_type: str, purpose: str,
+              today: date | None = None) -> dict[str, Any] | None:
+    """check_json() as a dict (tests, callers in Python)."""
+    data = check_json(dept, subject, matter, matter_type, purpose, today)
+    return None if data is None else dict(orjson.loads(data))
+
+
+# ---- PostgreSQL on the event loop ------------------------------------------------------------------
+
+
+class _PgPool:
+    """Up to `size` autocommit AsyncConnections of one event loop; a slot holds a connection or None (open one)."""
+
+    def __init__(self, engine: Any, size: int) -> None:
+        import psycopg
+
+        self.engine = engine
+        self.loop = asyncio.get_running_loop()
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        kwargs.pop("context", None)
+        self._args, self._kwargs = args, kwargs
+        self._connect_class = psycopg.AsyncConnection
+        self.sql = _sql("postgresql")
+        self.slots: asyncio.Queue[Any] = asyncio.Queue()
+        for _ in range(size):
+            self.slots.put_nowait(None)
+
+    async def fetch(self, code: str) -> list[tuple[Any, ...]]:
+        conn = await self.slots.get()
+        try:
+            if conn is None or conn.closed:
+                conn = await self._connect_class.connect(*self._args, autocommit=True, **self._kwargs)
+            cur = await conn.execute(self.sql, (code,), prepare=True)
+            rows: list[tuple[Any, ...]] = await cur.fetchall()
+        except BaseException:
+            _close(conn)
+            self.slots.put_nowait(None)
+            raise
+        self.slots.put_nowait(conn)
+        return rows
+
+    def close(self) -> None:
+        while not self.slots.empty():
+            _close(self.slots.get_nowait())
+
+
+def _close(conn: Any) -> None:
+    if conn is not None:
+        try:
+            conn.pgconn.finish()  # synchronous: the loop that owns it may be gone
+        except Exception:
+            pass
+
+
+_pool: _PgPool | None = None
+
+
+def _pg_pool(engine: Any) -> _PgPool:
+    global _pool
+    pool = _pool
+    if pool is None or pool.engine is not engine or pool.loop is not asyncio.get_running_loop():
+        if pool is not None:
+            pool.close()
+        pool = _pool = _PgPool(engine, PG_CONNECTIONS)
+    return pool
+
+
+async def check_json_async(dept: Department, subject: str, matter: str, matter_type: str, purpose: str,
+                           today: date | None = None) -> bytes | None:
+    """check_json() for the event loop: PostgreSQL's round-trip is awaited, not waited for."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return check_json(dept, subject, matter, matter_type, purpose, today)
+    query, matter, matter_type, purpose = service.prepare(subject, matter, matter_type, purpose)
+    if query.kind != "uscc":
         return None
-    return service.answer(None, rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                          today=today or date.today(), user_id=None)
+    try:
+        rows = await _pg_pool(engine).fetch(query.value)
+    except Exception:
+        log.warning("核查快速通道查询失败，改走常规通道", exc_info=True)
+        return None
+    return render(rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
+                  today=today or date.today())

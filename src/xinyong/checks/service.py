@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import unicodedata
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,6 +46,7 @@ MAX_QUERY = 200
 MAX_MATTER = 200
 MAX_PURPOSE = 500
 MAX_CANDIDATES = 20
+NOT_FOUND_MESSAGE = "未找到该主体：请核对统一社会信用代码、名称（须为全称）或公民身份号码"
 _ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -134,16 +136,19 @@ def list_entries(session: Session, subject_id: int, today: date) -> list[dict[st
     return list(lists.entries_for_subject(session, subject_id, audience="department", today=today))
 
 
-def list_entries_bulk(session: Session, subject_ids: list[int], today: date) -> dict[int, list[dict[str, Any]]]:
+def list_entries_bulk(session: Session, subject_ids: list[int], today: date,
+                      listed: set[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+    """List entries of many subjects; `listed`, when given, are those of subject_ids with an entry in force."""
     lists = _optional("xinyong.lists.service")
     if lists is None or not subject_ids:
         return {}
     bulk = getattr(lists, "entries_for_subjects", None)
     if bulk is not None:
         return dict(bulk(session, subject_ids, audience="department", today=today))
-    listed: set[int] = set()
-    for i in range(0, len(subject_ids), 5000):  # one query per chunk finds the few subjects on a list
-        listed |= listed_subjects(session, subject_ids[i:i + 5000])
+    if listed is None:
+        listed = set()
+        for i in range(0, len(subject_ids), 5000):  # one query per chunk finds the few subjects on a list
+            listed |= listed_subjects(session, subject_ids[i:i + 5000])
     out = {}
     for sid in sorted(listed):
         entries = lists.entries_for_subject(session, sid, audience="department", today=today)
@@ -211,6 +216,10 @@ def statement(kind: str) -> Any:
     if not _stmts:
         _stmts.update(_statements())
     return _stmts[kind]
+
+
+# what subject_brief() reads, for callers holding plain tuples (checks/fast.py)
+SubjectRow = namedtuple("SubjectRow", "id kind name uscc id_masked region_code status")
 
 
 def subject_brief(row: Any) -> dict[str, Any]:
@@ -335,7 +344,7 @@ def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: 
         logged = "ambiguous"
     elif not subject_ids:
         result = logged = "not_found"
-        out["message"] = "未找到该主体：请核对统一社会信用代码、名称（须为全称）或公民身份号码"
+        out["message"] = NOT_FOUND_MESSAGE
     else:
         subject_id = subject_ids[0]
         out["subject"] = subject_brief(rows[0])
@@ -353,8 +362,6 @@ def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: 
                                                       "matter": matter, "purpose": purpose, "result": result})
     out["result"] = result
     out["result_label"] = rules.RESULT_LABELS[logged]
-    buffer.add({"id": check_id, "at": utcnow(), "dept_id": dept.id, "user_id": user_id, "matter": matter,
-                "matter_type": matter_type, "purpose": purpose, "subject_id": subject_id,
-                "query_kind": query.kind, "query_ref": query.ref(), "result": logged,
-                "batch_id": None, "seq": None})
+    buffer.add((check_id, utcnow(), dept.id, user_id, matter, matter_type, purpose, subject_id, query.kind,
+                query.ref(), logged, None, None))
     return out

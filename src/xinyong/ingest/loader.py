@@ -19,7 +19,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import polars as pl
@@ -100,6 +100,18 @@ class Loader(ABC):
         return sql
 
 
+_BYTES_OVER = 64  # mean UTF-8 length above which a text column is bound as bytes
+_SLICE_ROWS = 5_000
+
+
+def _row_tuples(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """The frame's rows as tuples: whole columns to Python lists and zipped (cheaper than iter_rows), a
+    slice at a time so that only a few thousand rows exist as Python objects at once."""
+    for start in range(0, frame.height, _SLICE_ROWS):
+        part = frame.slice(start, _SLICE_ROWS)
+        yield from zip(*[s.to_list() for s in part.get_columns()], strict=True)
+
+
 class SQLiteLoader(Loader):
     dialect = "sqlite"
 
@@ -115,11 +127,17 @@ class SQLiteLoader(Loader):
             [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
             + [pl.col(c).dt.replace_time_zone(None).dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
                for c, t in frame.schema.items() if isinstance(t, pl.Datetime)])
+        # Long text (the payload) goes in as its UTF-8 bytes and SQLite's CAST makes it TEXT again: no
+        # Python str is built from Polars' UTF-8 only for sqlite3 to encode it back (~1 KB a record).
+        as_bytes = {c for c, t in frame.schema.items()
+                    if t == pl.String and (frame.select(pl.col(c).str.len_bytes().mean()).item() or 0) > _BYTES_OVER}
+        if as_bytes:
+            frame = frame.with_columns([pl.col(c).cast(pl.Binary) for c in as_bytes])
         cols = ", ".join(f'"{c}"' for c in frame.columns)
-        marks = ", ".join("?" for _ in frame.columns)
+        marks = ", ".join("CAST(? AS TEXT)" if c in as_bytes else "?" for c in frame.columns)
         cur = self.conn.cursor()
         try:
-            cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', frame.iter_rows())
+            cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', _row_tuples(frame))
         finally:
             cur.close()
 

@@ -44,17 +44,33 @@ def payload_expr(item: CatalogItem, present: set[str]) -> pl.Expr:
     return pl.concat_str([pl.lit("{"), pl.concat_str(pieces, separator=",", ignore_nulls=True), pl.lit("}")])
 
 
-def content_hashes(item_code: str, payloads: list[str]) -> list[str]:
+def _digests(material: pl.Series, prefix: bytes = b"") -> pl.Series:
+    """blake2b-128 hex of prefix + each value's UTF-8 bytes. Polars hands over the bytes directly (a Binary
+    cast is free), which skips building a Python str per row only to encode it again; copying a hasher
+    that has seen the prefix is cheaper than constructing one per row."""
+    start = blake2b(prefix, digest_size=16)
+    copy = start.copy
+    digests: list[str] = []
+    append = digests.append
+    for value in material.cast(pl.Binary).to_list():
+        h = copy()
+        h.update(value)
+        append(h.hexdigest())
+    return pl.Series(material.name, digests, dtype=pl.String)
+
+
+def content_hashes(item_code: str, payloads: pl.Series) -> pl.Series:
     """records.rules.content_hash for every payload."""
-    prefix = f"{item_code}\x1f".encode()
-    return [blake2b(prefix + p.encode(), digest_size=16).hexdigest() for p in payloads]
+    return _digests(payloads, f"{item_code}\x1f".encode())
 
 
-def record_keys(dept_id: int, item_code: str, decision_nos: list[str | None], subject_keys: list[str],
-                hashes: list[str]) -> list[str]:
-    """records.rules.record_key for every row."""
+def record_keys(dept_id: int, item_code: str, decision_nos: pl.Series, subject_keys: pl.Series,
+                hashes: pl.Series) -> pl.Series:
+    """records.rules.record_key for every row (an empty decision number counts as none, as there)."""
     head = f"{dept_id}\x1f{item_code}\x1f"
-    return [
-        blake2b((head + d if d else f"{head}#{s}\x1f{h}").encode(), digest_size=16).hexdigest()
-        for d, s, h in zip(decision_nos, subject_keys, hashes, strict=True)
-    ]
+    material = pl.select(
+        pl.when(pl.lit(decision_nos).is_not_null() & (pl.lit(decision_nos) != ""))
+        .then(pl.lit(decision_nos))
+        .otherwise(pl.concat_str([pl.lit("#"), pl.lit(subject_keys), pl.lit("\x1f"), pl.lit(hashes)]))
+    ).to_series()
+    return _digests(material, head.encode())

@@ -117,11 +117,12 @@ class Query:
     def prefix_patterns(self) -> list[Pattern]:
         return [loose_pattern(v, anchored=True) for v in self.variants]
 
-    def typo_patterns(self) -> list[Pattern]:
+    def typo_patterns(self, *, index_only: bool = True) -> list[Pattern]:
         """Names within one edit of the query: a wrong, a missing or an extra character anywhere.
 
-        Only patterns with a literal run of three characters are kept: the rest cannot use a trigram
-        index, and scanning every name for them would cost more than the typo is worth.
+        index_only: keep only patterns with a literal run of three characters, the ones a trigram index
+        can answer. The rest (a wrong character in the middle of a 4–5 character query: "恒_机械") are
+        for a last, bounded attempt when nothing else matched.
         """
         text = self.primary
         if not 4 <= len(text) <= MAX_FUZZY_CHARS:
@@ -136,9 +137,19 @@ class Query:
             for part in loose_pattern(template).parts:
                 parts.extend(part.split("\x00"))
             pattern = Pattern(tuple(parts))
-            if pattern.runs():
+            if pattern.runs() or not index_only:
                 out.append(pattern)
         return out
+
+
+def neighbour_windows(text: str, min_len: int = 3) -> list[list[str]]:
+    """The query's runs of n-1 characters, then n-2, … down to min_len: near misses share a long one.
+
+    A name two edits away from the query (a transposition, two wrong characters, a wrong character next
+    to a short end) still contains a run of the query unless the edits are spread evenly.
+    """
+    n = len(text)
+    return [list(dict.fromkeys(text[i:i + size] for i in range(n - size + 1))) for size in range(n - 1, min_len - 1, -1)]
 
 
 def normalise_query(raw: str | None) -> Query:

@@ -1,6 +1,8 @@
 """Search organisations by name or unified code: find candidates in SQL, rank them here.
 
-Ranking: exact code > exact name > prefix (name or code) > substring > one wrong character.
+Ranking: exact code > exact name > prefix (name or code) > substring > near matches (one edit, or a long
+shared run: a transposition, two wrong characters), these by rapidfuzz partial_ratio, the benchmark oracle's
+measure. A page the better tiers do not fill is filled with near matches scoring MIN_NEAR_SCORE or more.
 The SQL side returns at most CANDIDATES + 1 rows per question, so a very common query ("有限公司")
 costs the same as a rare one; such result sets are ranked and paged within their first CANDIDATES
 matches and reported as capped ("超过 1000 条，请输入更完整的名称").
@@ -18,14 +20,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.core.regions import lookup_region
-from xinyong.search.query import Pattern, Query, fold, highlight_spans, normalise_query
-from xinyong.search.sql import Row, backend
+from xinyong.search.query import (
+    MAX_FUZZY_CHARS,
+    Query,
+    fold,
+    highlight_spans,
+    loose_pattern,
+    neighbour_windows,
+    normalise_query,
+)
+from xinyong.search.sql import Row, SearchSQL, backend
 from xinyong.subjects.models import KIND_LABELS, Subject
 
 log = logging.getLogger("xinyong.search")
 
 CANDIDATES = 1000
 TYPO_CANDIDATES = 300
+NEIGHBOUR_CANDIDATES = 100
+# partial_ratio below this is a coincidence (three shared characters of a 7-character query): not shown.
+MIN_NEAR_SCORE = 65.0
 MAX_LIMIT = 100
 
 EXACT_CODE, EXACT_NAME, PREFIX, SUBSTRING, TYPO = range(5)
@@ -98,14 +111,85 @@ def _rank(row: Row, q: Query, folded_variants: list[str]) -> _Hit | None:
     return best
 
 
-def _typo_hit(row: Row, q: Query, patterns: list[Pattern]) -> _Hit | None:
-    folded = fold(row[1])
-    for pattern in patterns:
-        m = pattern.regex().search(folded)
-        if m:
-            score = fuzz.partial_ratio(fold(q.primary), folded)  # the oracle's measure, on ≤300 rows
-            return _Hit(row, TYPO, score, m.start(), row[1][m.start():m.end()])
-    return None
+def _typo_hits(session: Session, sql: SearchSQL, q: Query, seen: set[int], wanted: int) -> list[_Hit]:
+    """Names one edit away from the query (a wrong, a missing or an extra character).
+
+    Patterns that leave two or more characters outside the index (a wrong character next to a short end:
+    "市陵城区_法小") make the index return every name with the long run ("市陵城区", tens of thousands) for a
+    check row by row; they are asked only when the others have not filled the page.
+    """
+    patterns = q.typo_patterns()
+    strong = [p for p in patterns if sum(len(part) for part in p.parts if len(part) < 3) < 2]
+    weak = [p for p in patterns if p not in strong]
+    needle = fold(q.primary)
+    out: list[_Hit] = []
+    for group in (strong, weak):
+        if not group or len(out) >= wanted:
+            continue
+        regexes = [p.regex() for p in group]
+        for row in sql.name_rows(session, group, TYPO_CANDIDATES):
+            if row[0] in seen:
+                continue
+            folded = fold(row[1])
+            m = next((m for rx in regexes if (m := rx.search(folded))), None)
+            if m is not None:
+                seen.add(row[0])
+                score = fuzz.partial_ratio(needle, folded)  # the oracle's measure, on ≤300 rows
+                out.append(_Hit(row, TYPO, score, m.start(), row[1][m.start():m.end()]))
+    return out
+
+
+def _short_typo_hits(session: Session, sql: SearchSQL, q: Query) -> list[_Hit]:
+    """A wrong character inside a 4–5 character query leaves no 3-character run for the index.
+
+    Asked only when nothing else matched: SQLite answers two-character runs from the index vocabulary;
+    PostgreSQL scans, stopping at TYPO_CANDIDATES matches (a whole-table scan when there are none).
+    """
+    patterns = [p for p in q.typo_patterns(index_only=False) if not p.runs()]
+    if not patterns:
+        return []
+    needle = fold(q.primary)
+    regexes = [p.regex() for p in patterns]
+    out: list[_Hit] = []
+    for row in sql.name_rows(session, patterns, TYPO_CANDIDATES):
+        folded = fold(row[1])
+        m = next((m for rx in regexes if (m := rx.search(folded))), None)
+        if m is not None:
+            out.append(_Hit(row, TYPO, fuzz.partial_ratio(needle, folded), m.start(), row[1][m.start():m.end()]))
+    return out
+
+
+def _neighbour_hits(session: Session, sql: SearchSQL, q: Query, seen: set[int]) -> list[_Hit]:
+    """Names sharing a run of three or more characters with the query, ranked by partial_ratio.
+
+    For when exact and one-edit matches fill less than a page: two edits (a transposition, two wrong
+    characters, a wrong character next to a short end) still leave a shared run. Runs are tried longest
+    first, so the closest names are all found before a common run ("有限公司") fills NEIGHBOUR_CANDIDATES
+    with an arbitrary page; the first level that fills it is the last one asked (shorter runs would only
+    bring more arbitrary, weaker names, and cost the most: their index entries are the longest).
+    """
+    text = q.primary
+    if not 4 <= len(text) <= MAX_FUZZY_CHARS:
+        return []
+    needle = fold(text)
+    out: list[_Hit] = []
+    # Runs of n-1 characters are one-edit matches, already asked for.
+    for windows in neighbour_windows(text)[1 if len(text) >= 5 else 0:]:
+        patterns = [p for w in windows if (p := loose_pattern(w)).runs()]
+        if not patterns:
+            continue
+        rows = sql.name_rows(session, patterns, NEIGHBOUR_CANDIDATES)
+        for row in rows:
+            if row[0] in seen:
+                continue
+            seen.add(row[0])
+            folded = fold(row[1])
+            align = fuzz.partial_ratio_alignment(needle, folded)
+            if align is not None and align.score >= MIN_NEAR_SCORE:
+                out.append(_Hit(row, TYPO, align.score, align.dest_start, row[1][align.dest_start:align.dest_end]))
+        if len(rows) >= NEIGHBOUR_CANDIDATES:
+            break
+    return out
 
 
 def _exact_code(session: Session, code: str) -> Row | None:
@@ -170,15 +254,18 @@ def search_subjects(session: Session, q: str | None, limit: int = 10, offset: in
     hits = [h for r in rows.values() if (h := _rank(r, query, folded_variants)) is not None]
     suggestion = None
     if len(hits) < offset + limit and not capped and not looks_like_code:
-        typo = query.typo_patterns()
-        if typo:
-            seen = {h.row[0] for h in hits}
-            typo_hits = [h for r in sql.name_rows(session, typo, TYPO_CANDIDATES)
-                         if r[0] not in seen and (h := _typo_hit(r, query, typo)) is not None]
-            if typo_hits and not hits:
+        typo_hits = _typo_hits(session, sql, query, {h.row[0] for h in hits}, offset + limit - len(hits))
+        if typo_hits:
+            if not hits:
                 best = min(typo_hits, key=_sort_key)
                 suggestion = best.needle
             hits.extend(typo_hits)
+        if len(hits) < offset + limit:
+            hits.extend(_neighbour_hits(session, sql, query, {h.row[0] for h in hits}))
+        if not hits and len(query.primary) <= 5:
+            hits.extend(_short_typo_hits(session, sql, query))
+            if hits:
+                suggestion = min(hits, key=_sort_key).needle
     hits.sort(key=_sort_key)
     total = len(hits)
     if capped:

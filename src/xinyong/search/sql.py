@@ -100,12 +100,42 @@ class SqliteSearch:
                 phrases[0] = "^" + phrases[0]
             groups.append("(" + " AND ".join(phrases) + ")")
         if not groups:
-            # One- and two-character runs only: a bounded scan (stops at `limit` matches).
-            return _rows(session, f"SELECT {_COLUMNS} FROM subjects s WHERE {_ORG} AND {where} LIMIT :limit", params)
+            pairs = self._pair_groups(session, patterns)
+            if pairs is None and all(p.anchored or p.whole for p in patterns):
+                return []  # a two-character name, or a prefix no indexed name starts with: not worth a scan
+            if pairs is None:
+                # One-character runs, or two characters seen only at the end of names: a bounded scan.
+                return _rows(session, f"SELECT {_COLUMNS} FROM subjects s WHERE {_ORG} AND {where} LIMIT :limit",
+                             params)
+            groups = pairs
         params["match"] = "name : (" + " OR ".join(groups) + ")"
         # CROSS JOIN keeps the FTS table as the outer loop, so LIMIT stops the posting-list walk early.
         return _rows(session, f"SELECT {_COLUMNS} FROM subjects_fts f CROSS JOIN subjects s ON s.id = f.rowid "
                               f"WHERE subjects_fts MATCH :match AND {_ORG} AND {where} LIMIT :limit", params)
+
+    def _pair_groups(self, session: Session, patterns: Sequence[Pattern]) -> list[str] | None:
+        """MATCH groups for patterns whose longest run is two characters, from the index vocabulary.
+
+        The trigram index cannot look up "恒达", but its vocabulary lists the trigrams starting with it
+        ("恒达机", "恒达商", …): a range read, no extra index to keep up at ingest. "恒达_械" becomes
+        the phrases "恒达机械", "恒达商械", …; a bare pair becomes its trigrams. A pair that ends names
+        has no such trigram: None asks for the scan when no pattern has any.
+        """
+        groups: list[str] = []
+        for pattern in patterns:
+            if pattern.whole and len(pattern.like()) < 3:
+                continue  # a whole two-character name has no trigram at all
+            at = next((i for i, part in enumerate(pattern.parts) if len(part) == 2), None)
+            if at is None:
+                return None
+            pair = pattern.parts[at]
+            terms = [r[0] for r in session.execute(
+                text("SELECT term FROM subjects_fts_vocab WHERE term >= :lo AND term < :hi AND col = 'name' "
+                     "LIMIT 2000"), {"lo": pair.lower(), "hi": pair.lower() + "\U0010ffff"})]
+            after = pattern.parts[at + 1] if at + 1 < len(pattern.parts) else ""
+            anchor = "^" if at == 0 and (pattern.anchored or pattern.whole) else ""
+            groups += [anchor + fts_phrase(t + after) for t in terms if len(t) == 3]
+        return groups or None
 
     def code_rows(self, session: Session, fragment: str, limit: int) -> list[Row]:
         params: dict[str, Any] = {"limit": limit, "code": f"%{fragment}%", "match": "uscc : " + fts_phrase(fragment)}
@@ -134,6 +164,8 @@ SQLITE_DDL = (
     "SELECT id, name, uscc FROM subjects WHERE kind <> 'natural_person'",
     "CREATE VIRTUAL TABLE IF NOT EXISTS subjects_fts USING fts5(name, uscc, content='subjects_search_src', "
     "content_rowid='id', tokenize='trigram')",
+    # The index's term list (no storage of its own): two-character runs are looked up here.
+    "CREATE VIRTUAL TABLE IF NOT EXISTS subjects_fts_vocab USING fts5vocab(subjects_fts, 'col')",
     "CREATE TRIGGER IF NOT EXISTS subjects_fts_ai AFTER INSERT ON subjects WHEN new.kind <> 'natural_person' BEGIN "
     "INSERT INTO subjects_fts(rowid, name, uscc) VALUES (new.id, new.name, new.uscc); END",
     "CREATE TRIGGER IF NOT EXISTS subjects_fts_ad AFTER DELETE ON subjects WHEN old.kind <> 'natural_person' BEGIN "
@@ -148,6 +180,7 @@ SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS subjects_fts_au",
     "DROP TRIGGER IF EXISTS subjects_fts_ad",
     "DROP TRIGGER IF EXISTS subjects_fts_ai",
+    "DROP TABLE IF EXISTS subjects_fts_vocab",
     "DROP TABLE IF EXISTS subjects_fts",
     "DROP VIEW IF EXISTS subjects_search_src",
 )
