@@ -140,8 +140,11 @@ def _connection() -> tuple[Any, str]:
     engine = get_engine()
     if getattr(_local, "engine", None) is not engine:
         conn = engine.raw_connection()
+        # Held for the life of the thread: detach it so it never goes back to the pool (with autocommit on,
+        # a pooled session would later fail on SAVEPOINT / server-side cursors).
         if engine.dialect.name != "sqlite":
             conn.driver_connection.autocommit = True  # type: ignore[union-attr]
+        conn.detach()
         _local.conn, _local.engine, _local.sql = conn, engine, _sql(engine.dialect.name)
     return _local.conn, _local.sql
 
