@@ -24,6 +24,7 @@ from xinyong.core.identifiers import (
     mask_text,
     normalize_code,
     org_code_check_char,
+    secondary_valid_expr,
     uscc_check_char,
     uscc_subject_kind,
     uscc_valid_expr,
@@ -312,3 +313,16 @@ def test_citizen_id_expr_agrees_with_scalar() -> None:
 @given(st.lists(valid_usccs(), min_size=1, max_size=20))
 def test_uscc_expr_accepts_every_generated_code(codes: list[str]) -> None:
     assert pl.DataFrame({"c": codes}).select(uscc_valid_expr("c"))["c"].all()
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(["reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no"]),
+       st.lists(st.one_of(st.text(alphabet="0123456789ABXZ", min_size=0, max_size=21),
+                          st.text(min_size=1, max_size=60),
+                          st.builds(lambda b: b + org_code_check_char(b),
+                                    st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=8,
+                                            max_size=8))), min_size=1, max_size=30))
+def test_secondary_expr_agrees_with_scalar(scheme: str, raw: list[str]) -> None:
+    values = [normalize_code(v) or None for v in raw]
+    got = pl.DataFrame({"c": values}, schema={"c": pl.String}).select(secondary_valid_expr(scheme, "c"))["c"]
+    assert got.to_list() == [v is not None and check_secondary_code(scheme, v).ok for v in values]

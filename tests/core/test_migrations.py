@@ -61,3 +61,44 @@ def test_upgrade_head_builds_the_schema_the_models_describe(fresh_url: str, monk
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_secrets_move_from_their_own_table_into_the_record(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading a database that has record_secrets rows (revision 405aa4a2b032) keeps every value."""
+    from xinyong.core import crypto
+    from xinyong.records.service import record_secrets
+
+    monkeypatch.setenv("XINYONG_DATABASE_URL", fresh_url)
+    reset_settings()
+    try:
+        upgrade("405aa4a2b032")
+        engine = create_engine(fresh_url)
+        hash_of = crypto.hasher("record_secret")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, state, version, "
+                "late, payload, created_at) VALUES (:id, 1, 'admin_penalty', 1, :key, 'h', 'active', 1, false, "
+                "'{}', CURRENT_TIMESTAMP)"), [{"id": 1, "key": "k1"}, {"id": 2, "key": "k2"}])
+            # stored in the old order (id_no before legal_rep_id_no); the catalog order puts the representative first
+            conn.execute(text("INSERT INTO record_secrets (record_id, field, value_hash, value_enc) "
+                              "VALUES (:r, :f, :h, :e)"), [
+                {"r": 1, "f": "id_no", "h": hash_of("11010519491231002X"), "e": crypto.encrypt("11010519491231002X")},
+                {"r": 1, "f": "legal_rep_id_no", "h": hash_of("371402195710099968"),
+                 "e": crypto.encrypt("371402195710099968")}])
+        upgrade()
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, secrets, secret_hashes FROM records ORDER BY id")).all()
+            tables = set(inspect(conn).get_table_names())
+        engine.dispose()
+        assert "record_secrets" not in tables
+        (first_id, sealed, hashes), (_, none_sealed, none_hashes) = rows
+        assert (none_sealed, none_hashes) == (None, None)
+        assert "11010519491231002X" not in sealed
+        values = record_secrets(type("R", (), {"secrets": sealed})())  # type: ignore[arg-type]
+        assert values == {"legal_rep_id_no": "371402195710099968", "id_no": "11010519491231002X"}
+        assert list(values) == ["legal_rep_id_no", "id_no"]
+        assert hashes == (f"legal_rep_id_no:{hash_of('371402195710099968')} "
+                          f"id_no:{hash_of('11010519491231002X')}")
+    finally:
+        monkeypatch.undo()
+        reset_settings()

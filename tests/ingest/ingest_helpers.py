@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.ingest.models import Batch, BatchReject
-from xinyong.records.models import Record, RecordEvent, RecordSecret
+from xinyong.records.models import Record, RecordEvent
 from xinyong.subjects.models import Subject, SubjectIdentifier, SubjectName
 
 TODAY = date(2026, 3, 20)
@@ -47,5 +47,5 @@ def count(db: Session, model: type) -> int:
 
 
 def counts(db: Session) -> dict[str, int]:
-    models = (Record, RecordSecret, RecordEvent, Subject, SubjectIdentifier, SubjectName, Batch, BatchReject)
+    models = (Record, RecordEvent, Subject, SubjectIdentifier, SubjectName, Batch, BatchReject)
     return {m.__tablename__: count(db, m) for m in models}

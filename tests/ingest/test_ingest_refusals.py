@@ -16,7 +16,7 @@ from xinyong.core.errors import NotFound, Refused
 from xinyong.ingest import service
 from xinyong.ingest.recordset import RecordWriter
 
-NOTHING = {"records": 0, "record_secrets": 0, "record_events": 0, "subjects": 0, "subject_identifiers": 0,
+NOTHING = {"records": 0, "record_events": 0, "subjects": 0, "subject_identifiers": 0,
            "subject_names": 0, "batches": 0, "batch_rejects": 0}
 
 

@@ -25,7 +25,7 @@ from xinyong.core import crypto
 from xinyong.core.calendar import workdays_between
 from xinyong.ingest.models import Batch, BatchReject
 from xinyong.records import service as records
-from xinyong.records.models import Record, RecordSecret
+from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
 from xinyong.subjects.service import citizen_id_hash
 
@@ -51,12 +51,32 @@ def test_clean_rows_are_accepted_with_subjects_and_masked_secrets(db: Session, i
     first = json.loads(recs["德市监罚〔2026〕1号"].payload)
     assert first["legal_rep_id_no"] == "110105********002X"
     assert first["fine_amount"] == "1.5" and first["decision_date"] == "2026-03-16"
-    secret = db.scalar(select(RecordSecret).where(RecordSecret.record_id == recs["德市监罚〔2026〕1号"].id))
-    assert secret is not None and secret.field == "legal_rep_id_no"
-    assert crypto.decrypt(secret.value_enc) == PERSON_ID
+    assert records.record_secrets(recs["德市监罚〔2026〕1号"]) == {"legal_rep_id_no": PERSON_ID}
+    assert records.record_secrets(recs["德市监罚〔2026〕3号"]) == {"id_no": PERSON_ID}  # lower-case x normalised
+    assert recs["德市监罚〔2026〕2号"].secrets is None and recs["德市监罚〔2026〕2号"].secret_hashes is None
+    hashed = records.secret_hashes_text([("id_no", PERSON_ID)])
+    assert recs["德市监罚〔2026〕3号"].secret_hashes == hashed
+    # Request path and ingest write the same columns: one lookup finds both kinds of record.
+    found = records.find_records_by_secret(db, PERSON_ID)
+    assert {r.decision_no for r in found} == {"德市监罚〔2026〕1号", "德市监罚〔2026〕3号"}
+    assert [r.decision_no for r in records.find_records_by_secret(db, PERSON_ID, "id_no")] == ["德市监罚〔2026〕3号"]
     assert json.loads(recs["德市监罚〔2026〕3号"].payload)["id_no"] == "110105********002X"
     batch = db.get(Batch, summary.batch_id)
     assert batch is not None and batch.state == "done" and batch.accepted == 3
+
+
+def test_rows_with_the_same_secrets_share_one_ciphertext(db: Session, ingest, tmp_path: Path) -> None:
+    other = "110105194912310021"
+    ingest(write_csv(tmp_path / "p.csv", PENALTY_HEADERS, [
+        penalty_row(rep_id=PERSON_ID), penalty_row(no="德市监罚〔2026〕2号", rep_id=PERSON_ID),
+        penalty_row(no="德市监罚〔2026〕3号", rep_id=other),
+    ]))
+    recs = {r.decision_no: r for r in db.scalars(select(Record))}
+    one, two, three = (recs[f"德市监罚〔2026〕{i}号"] for i in (1, 2, 3))
+    assert one.secrets == two.secrets and one.secrets != three.secrets
+    assert one.secret_hashes == two.secret_hashes == records.secret_hashes_text([("legal_rep_id_no", PERSON_ID)])
+    # The sealed bytes are exactly what the request path seals.
+    assert crypto.decrypt(three.secrets or "") == records.secrets_json([("legal_rep_id_no", other)])
 
 
 def test_every_accepted_date_form_and_dirty_code(db: Session, ingest, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from xinyong.core.audit import AuditEvent, verify_chain
 from xinyong.joint.models import JointTask
 from xinyong.lists.models import ListEntry
 from xinyong.objections.models import CaseAttachment, Objection
+from xinyong.records import service as records
 from xinyong.records.models import Record
 
 TODAY = date(2026, 3, 2)
@@ -129,6 +131,31 @@ def test_correction_makes_a_new_version_and_supersedes_the_old(client: Any, db: 
     assert db.get(Record, rec.id).state == "superseded"
     new = db.get(Record, new_id)
     assert new.state == "active" and new.version == 2 and new.decision_no == rec.decision_no and '"fine_amount":"1"' in new.payload
+
+
+def test_correction_carries_the_sealed_secrets_over_with_an_audited_read(client: Any, db: Session) -> None:
+    w, subject, old = _setup(db)
+    rep_id = "11010519491231002X"
+    values = {**json.loads(old.payload), "legal_rep_id_no": rep_id, "decision_no": "德市监罚〔2026〕900号"}
+    rec = records.add_record(db, subject=subject, item_code="admin_penalty", dept_id=w.scjg.id, values=values,
+                             decision_no="德市监罚〔2026〕900号", decision_date=old.decision_date, severity="一般",
+                             publish_from=old.publish_from, publish_until=old.publish_until)
+    db.commit()
+    no = _submit(client, _body(subject, rec)).json()["case_no"]
+    for step, who, body in [("accept", "office", {}), ("forward", "office", {}),
+                            ("answer", "scjg", {"suggestion": "correct", "text": "罚款金额录入有误"})]:
+        client.post(f"/api/v1/objections/{no}/{step}", json=body, headers=w.auth(who))
+    r = client.post(f"/api/v1/objections/{no}/decide", headers=w.auth("office"),
+                    json={"outcome": "corrected", "note": "罚款金额更正", "corrections": {"fine_amount": "1"}})
+    assert r.status_code == 200, r.text
+    db.expire_all()
+    new = db.get(Record, r.json()["new_record_id"])
+    assert new is not None and new.version == 2
+    assert records.record_secrets(new) == {"legal_rep_id_no": rep_id} and rep_id not in new.payload
+    assert [x.id for x in records.find_records_by_secret(db, rep_id)] == [rec.id, new.id]
+    read = db.scalars(select(AuditEvent).where(AuditEvent.action == "record.secret_read")).one()
+    assert read.entity_id == str(rec.id)
+    assert "legal_rep_id_no" in (read.after or "") and rep_id not in (read.after or "")
 
 
 def test_repeated_submission_with_the_same_key_creates_nothing(client: Any, db: Session) -> None:

@@ -142,7 +142,24 @@ def test_publicity_pages_with_a_cursor(client, city, monkeypatch) -> None:
     assert "下一页" in first
     link = first.split('href="/publicity?', 2)[-1].split('"', 1)[0].replace("&amp;", "&")
     second = client.get("/publicity?" + link, headers=HTML).text
-    assert "德审批许〔2024〕8号" in second and "德审批许〔2024〕8号" not in first
+    # Newest published first: the licences were published after the penalties, whatever their decision dates.
+    assert "德审批许〔2024〕8号" in first and "德审批许〔2025〕5号" in first
+    assert "德市监罚〔2025〕1号" in second and "德市监罚〔2025〕2号" in second
+    assert "德市监罚〔2025〕1号" not in first and "德审批许" not in second
+    assert "下一页" not in second and "第一页" in second
+    broken = client.get("/publicity", params={"after": "2026-01-01_3"}, headers=HTML).text
+    assert "翻页参数无效" in broken and "德审批许〔2024〕8号" in broken
+
+
+def test_publicity_lists_in_publication_order_with_date_range_as_a_filter(client, city) -> None:
+    text = client.get("/publicity", headers=HTML).text
+    order = [text.index(no) for no in ("德审批许〔2024〕8号", "德审批许〔2025〕5号", "德市监罚〔2025〕2号", "德市监罚〔2025〕1号")]
+    assert order == sorted(order)
+    since = (date.today() - timedelta(days=300)).isoformat()
+    until = (date.today() - timedelta(days=23)).isoformat()
+    ranged = client.get("/publicity", params={"from": since, "to": until}, headers=HTML).text
+    assert "德审批许〔2024〕8号" in ranged and "德审批许〔2025〕5号" in ranged
+    assert "德市监罚〔2025〕1号" not in ranged and "德市监罚〔2025〕2号" not in ranged
 
 
 def test_publicity_xlsx_download(client, city) -> None:

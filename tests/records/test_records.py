@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts import service as accounts
+from xinyong.catalog.service import get_catalog
+from xinyong.core import crypto
 from xinyong.records import rules
 from xinyong.records import service as records
-from xinyong.records.models import Record, RecordSecret
+from xinyong.records.models import Record
 from xinyong.subjects import service as subjects
 
 USCC = "91440300708461136T"
@@ -45,8 +47,41 @@ def test_sensitive_field_is_masked_in_payload_and_encrypted_aside(db: Session) -
     rec = _penalty(db)
     assert "11010519491231002X" not in rec.payload
     assert "110105********002X" in rec.payload
-    secret = db.scalars(select(RecordSecret).where(RecordSecret.record_id == rec.id)).one()
-    assert "11010519491231002X" not in secret.value_enc
+    assert rec.secrets and "11010519491231002X" not in rec.secrets
+    assert records.record_secrets(rec) == {"legal_rep_id_no": "11010519491231002X"}
+    assert rec.secret_hashes == "legal_rep_id_no:" + crypto.keyed_hash("11010519491231002X", records.SECRET_PURPOSE)
+    assert "11010519491231002X" not in rec.secret_hashes
+
+
+def test_record_without_sensitive_values_has_no_secrets(db: Session) -> None:
+    rec = _penalty(db, legal_rep_id_no="")
+    assert rec.secrets is None and rec.secret_hashes is None
+    assert records.record_secrets(rec) == {}
+
+
+def test_secrets_keep_catalog_order_and_only_non_empty_values(db: Session) -> None:
+    rec = _penalty(db, id_no="11010519491231002X", legal_rep_id_no="110105194912310021")
+    fields = [f.name for f in get_catalog().get("admin_penalty").sensitive_fields()]
+    assert list(records.record_secrets(rec)) == fields
+    assert crypto.decrypt(rec.secrets or "") == records.secrets_json(
+        [(n, records.record_secrets(rec)[n]) for n in fields])
+    assert [pair.split(":")[0] for pair in (rec.secret_hashes or "").split(" ")] == fields
+
+
+def test_find_records_by_secret_matches_the_keyed_hash(db: Session) -> None:
+    rec = _penalty(db)
+    other = _penalty(db, decision_no="德市监处罚〔2026〕2号", legal_rep_id_no="", id_no="11010519491231002X")
+    third = _penalty(db, decision_no="德市监处罚〔2026〕3号", legal_rep_id_no="110105194912310021")
+    found = records.find_records_by_secret(db, "11010519491231002X")
+    assert [r.id for r in found] == [rec.id, other.id]
+    assert [r.id for r in records.find_records_by_secret(db, " 110105 19491231002x")] == [rec.id, other.id]
+    assert [r.id for r in records.find_records_by_secret(db, "11010519491231002X", "legal_rep_id_no")] == [rec.id]
+    assert [r.id for r in records.find_records_by_secret(db, "11010519491231002X", "id_no")] == [other.id]
+    assert [r.id for r in records.find_records_by_secret(db, "110105194912310021")] == [third.id]
+    assert records.find_records_by_secret(db, "110105194912310021", "id_no") == []
+    assert records.find_records_by_secret(db, "11010519491231002X", "legal%") == []
+    assert records.find_records_by_secret(db, "110105199001010023") == []
+    assert records.find_records_by_secret(db, "  ") == []
 
 
 def test_public_sees_only_records_inside_their_window(db: Session) -> None:

@@ -17,11 +17,10 @@ from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
 
 class CheckLog(Base):
     __tablename__ = "check_logs"
-    __table_args__ = (
-        Index("ix_check_logs_at", "at"),
-        Index("ix_check_logs_dept_at", "dept_id", "at"),
-        Index("ix_check_logs_batch", "batch_id"),
-    )
+    # One index besides the key, as every row written costs an entry in each (a batch writes 100,000 rows):
+    # (dept_id, at) serves the statistics of one department, of all of them (checks/stats.py: one range per
+    # department) and the rows of a batch check (its department and time, checks/batch.py).
+    __table_args__ = (Index("ix_check_logs_dept_at", "dept_id", "at"),)
 
     # Allocated by the application from a block (checks/ids.py), so a check answers at once with its id.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,

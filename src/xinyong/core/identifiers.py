@@ -361,3 +361,26 @@ def citizen_id_valid_expr(col: str, *, today: date | None = None) -> pl.Expr:
     date_ok = birth.is_between(pl.lit(_EARLIEST_BIRTH), pl.lit(today or date.today()))
     shape_ok = pl.col(col).str.contains(r"^[0-9]{17}[0-9X]$")
     return (shape_ok & check_ok & date_ok).fill_null(False)
+
+
+def secondary_valid_expr(scheme: str, col: str) -> pl.Expr:
+    """Boolean expression: check_secondary_code(scheme, value).ok for an already-normalised value in `col`
+    (as ingest cleans codes). Null input gives False. Agrees with the scalar function (tested)."""
+    import polars as pl
+
+    if scheme not in _SECONDARY_NAMES:
+        raise ValueError(f"unknown identifier scheme {scheme!r}")
+    value = pl.col(col)
+    if scheme == "org_code":
+        body = _byte_values(col, range(8), _lut(_ORG_VALUE))
+        total = pl.sum_horizontal([v * w for v, w in zip(body, _ORG_WEIGHTS, strict=True)])
+        expected = _lookup("?123456789X0", 11 - total % 11)
+        check_ok = expected == value.cast(pl.Binary).bin.get(8, null_on_oob=True).cast(pl.Int32)
+        return (value.str.contains(r"^[0-9A-Z]{8}[0-9X]$") & check_ok).fill_null(False)
+    # Other codes: at most 50 characters, none of them a control, format or unassigned character.
+    ok = value.str.contains(r"^[^\p{C}]{1,50}$")
+    if scheme == "reg_no":
+        ok = ok & value.str.contains(r"^[0-9]{15}$")
+    elif scheme == "tax_no":
+        ok = ok & value.str.contains(r"^(?:[0-9A-Z]{15}|[0-9A-Z]{18}|[0-9A-Z]{20})$")
+    return ok.fill_null(False)

@@ -27,5 +27,5 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade() -> None:
-    command.upgrade(alembic_config(), "head")
+def upgrade(revision: str = "head") -> None:
+    command.upgrade(alembic_config(), revision)

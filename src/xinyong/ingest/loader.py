@@ -1,13 +1,18 @@
 """Bulk loading behind one small interface, one implementation per database.
 
-Both work on the session's own DBAPI connection, inside the caller's transaction: what they write
-commits or rolls back with everything else.
+Writes go through the session's own DBAPI connection, inside the caller's transaction: what they write
+commits or rolls back with everything else. They run on a worker thread, in submission order, so the
+database (PostgreSQL: its own server process; SQLite: `sqlite3_step`, which releases the GIL) writes
+chunk N while Python reads and checks chunk N+1.
 
-- PostgreSQL: `COPY ... FROM STDIN (FORMAT csv)` fed with CSV that Polars writes in one call per frame.
-  COPYs run on a worker thread in submission order, so the server (its own process, the second core)
-  loads chunk N while Python prepares chunk N+1. Any other statement first waits for the queue to
-  drain (`flush`), so the connection is never used by two threads at once.
-- SQLite: `executemany` in the same transaction (the pragmas in core/db.py make large batches cheap).
+Reads never wait for those writes: lookups of what existed before the batch go through a second,
+read-only connection (PostgreSQL: read committed; SQLite in WAL mode: a reader beside the writer), and
+what the batch itself writes is remembered by the callers (matching.SubjectMatcher, recordset.RecordWriter).
+So a batch sees the data committed before it started plus its own rows; batches of the same department
+and item are serialised by a lock (`lock_batch`), the one place where two batches could disagree.
+
+- PostgreSQL: `COPY ... FROM STDIN` in the text format, which Polars writes in one call per frame.
+- SQLite: `executemany` (the pragmas in core/db.py make large batches cheap).
 """
 
 from __future__ import annotations
@@ -19,13 +24,21 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import polars as pl
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from xinyong.core.db import dialect_name
+
+_STOP = object()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 class Loader(ABC):
@@ -35,14 +48,141 @@ class Loader(ABC):
         session.flush()
         self.session = session
         self.conn: Any = session.connection().connection.driver_connection
+        self._reader_wrapper: Any = None
+        self._reader: Any = None
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._aborted = False
+        self.timings: dict[str, float] = defaultdict(float)  # seconds per phase, for the benchmark log
+        self._thread = threading.Thread(target=self._work, name="xinyong-writer", daemon=True)
+        self._thread.start()
+
+    # ---- writes: queued, in order, on the session's connection ---------------------------------------
 
     @abstractmethod
+    def _insert_now(self, table: str, frame: pl.DataFrame) -> None: ...
+
     def insert(self, table: str, frame: pl.DataFrame) -> None:
-        """Append the frame's rows (columns named as the table's); may return before the rows are written."""
+        """Append the frame's rows (columns named as the table's); returns before the rows are written."""
+        if frame.height:
+            self._submit(lambda: self._insert_now(table, frame), f"insert:{table}")
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if not rows:
+            return
+        params = [tuple(r) for r in rows]
+        self._submit(lambda: self._run(sql, params, many=True), "update")
+
+    def update_in(self, sql_head: str, column: str, values: Sequence[object]) -> None:
+        """`sql_head WHERE column IN values` (an UPDATE or DELETE), values bound as one parameter."""
+        if not values:
+            return
+        bound = self._bind_list(values)
+        self._submit(lambda: self._run(f"{sql_head} WHERE {self._any(column)}", (bound,)), "update")
+
+    def _run(self, sql: str, params: Any, *, many: bool = False) -> None:
+        cur = self.conn.cursor()
+        try:
+            if many:
+                cur.executemany(self._placeholders(sql), params)
+            else:
+                cur.execute(self._placeholders(sql), params)
+        finally:
+            cur.close()
+
+    def _submit(self, job: Callable[[], None], label: str) -> None:
+        self._raise()
+        self._queue.put((job, label))
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is _STOP:
+                    return
+                if self._error is None and not self._aborted:
+                    assert isinstance(job, tuple)
+                    started = time.perf_counter()
+                    job[0]()
+                    self.timings[job[1]] += time.perf_counter() - started
+            except BaseException as exc:  # handed to the main thread at the next call
+                self._error = exc
+            finally:
+                self._queue.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            self._aborted = True
+            raise error
+
+    def flush(self) -> None:
+        """Wait until every submitted write is done; raises the first error of the worker."""
+        started = time.perf_counter()
+        self._queue.join()
+        self.timings["wait"] += time.perf_counter() - started
+        self._raise()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._stop()
+
+    def abort(self) -> None:
+        """Stop after an error elsewhere; pending writes are dropped (the transaction rolls back)."""
+        self._aborted = True
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+        if self._reader_wrapper is not None:
+            try:
+                self._reader_wrapper.rollback()
+            finally:
+                self._reader_wrapper.close()
+                self._reader_wrapper = self._reader = None
+
+    # ---- reads: what was committed before the batch --------------------------------------------------
+
+    def _read_conn(self) -> Any:
+        if self._reader is None:
+            if not self._separate_reader():
+                self.flush()
+                return self.conn
+            self._reader_wrapper = _engine(self.session).raw_connection()
+            self._reader = self._reader_wrapper.driver_connection
+        return self._reader
+
+    def _separate_reader(self) -> bool:
+        return True
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows committed before this batch (the batch's own writes are not visible here)."""
+        started = time.perf_counter()
+        cur = self._read_conn().cursor()
+        try:
+            cur.execute(self._placeholders(sql), tuple(params))
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+            self.timings["read"] += time.perf_counter() - started
+
+    def lookup(self, sql_head: str, column: str, values: Sequence[object], tail: str = "") -> list[tuple[Any, ...]]:
+        """`sql_head WHERE column IN values tail` with the values bound as one parameter."""
+        if not values:
+            return []
+        return self.query(f"{sql_head} WHERE {self._any(column)} {tail}", [self._bind_list(values)])
 
     @abstractmethod
     def reserve_ids(self, table: str, n: int) -> pl.Series:
         """n fresh primary keys for table."""
+
+    @abstractmethod
+    def lock_batch(self, key: str) -> None:
+        """Serialise batches with the same key (department + item) until this transaction ends."""
 
     @abstractmethod
     def _any(self, column: str) -> str:
@@ -50,51 +190,6 @@ class Loader(ABC):
 
     @abstractmethod
     def _bind_list(self, values: Sequence[object]) -> object: ...
-
-    def flush(self) -> None:  # noqa: B027 - synchronous loaders have nothing to wait for
-        """Wait until every submitted insert is written; raises the first error of the worker."""
-
-    def close(self) -> None:
-        self.flush()
-
-    def abort(self) -> None:  # noqa: B027
-        """Stop after an error elsewhere; pending writes are dropped (the transaction rolls back)."""
-
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        self.flush()
-        cur = self.conn.cursor()
-        try:
-            cur.execute(self._placeholders(sql), tuple(params))
-            return list(cur.fetchall())
-        finally:
-            cur.close()
-
-    def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        if not rows:
-            return
-        self.flush()
-        cur = self.conn.cursor()
-        try:
-            cur.executemany(self._placeholders(sql), [tuple(r) for r in rows])
-        finally:
-            cur.close()
-
-    def update_in(self, sql_head: str, column: str, values: Sequence[object]) -> None:
-        """`sql_head WHERE column IN values` (an UPDATE or DELETE), values bound as one parameter."""
-        if not values:
-            return
-        self.flush()
-        cur = self.conn.cursor()
-        try:
-            cur.execute(self._placeholders(f"{sql_head} WHERE {self._any(column)}"), (self._bind_list(values),))
-        finally:
-            cur.close()
-
-    def lookup(self, sql_head: str, column: str, values: Sequence[object], tail: str = "") -> list[tuple[Any, ...]]:
-        """`sql_head WHERE column IN values tail` with the values bound as one parameter."""
-        if not values:
-            return []
-        return self.query(f"{sql_head} WHERE {self._any(column)} {tail}", [self._bind_list(values)])
 
     def _placeholders(self, sql: str) -> str:
         return sql
@@ -119,9 +214,11 @@ class SQLiteLoader(Loader):
         super().__init__(session)
         self._next: dict[str, int] = {}
 
-    def insert(self, table: str, frame: pl.DataFrame) -> None:
-        if frame.height == 0:
-            return
+    def _separate_reader(self) -> bool:
+        database = _engine(self.session).url.database
+        return bool(database) and database != ":memory:" and not str(database).startswith("file::memory:")
+
+    def _insert_now(self, table: str, frame: pl.DataFrame) -> None:
         # The text forms SQLAlchemy itself writes to SQLite for Date and DateTime columns.
         frame = frame.with_columns(
             [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
@@ -143,13 +240,22 @@ class SQLiteLoader(Loader):
 
     def reserve_ids(self, table: str, n: int) -> pl.Series:
         # The batch row is written before any reservation, so this transaction holds SQLite's write
-        # lock: nobody else can take these ids before commit.
+        # lock: nobody else can take these ids before commit. The first reservation per table reads the
+        # session's own connection (rows this transaction wrote before the batch count too).
         start = self._next.get(table)
         if start is None:
-            row = self.query(f'SELECT coalesce(max(id), 0) FROM "{table}"')
-            start = int(row[0][0]) + 1
+            self.flush()
+            cur = self.conn.cursor()
+            try:
+                cur.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
+                start = int(cur.fetchone()[0]) + 1
+            finally:
+                cur.close()
         self._next[table] = start + n
         return pl.int_range(start, start + n, dtype=pl.Int64, eager=True)
+
+    def lock_batch(self, key: str) -> None:
+        """SQLite has one writer at a time: the batch row written first already holds the lock."""
 
     def _any(self, column: str) -> str:
         return f"{column} IN (SELECT value FROM json_each(?))"
@@ -161,7 +267,6 @@ class SQLiteLoader(Loader):
         return sql.replace("%s", "?")
 
 
-_STOP = object()
 _PLAIN = re.compile(r"[0-9A-Za-z]*")
 _TEXT_SPECIAL = "[\\\\\t\n\r]"
 _TEXT_FROM = ["\\", "\t", "\n", "\r"]
@@ -188,66 +293,18 @@ class PostgresLoader(Loader):
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=2)
-        self._error: BaseException | None = None
-        self._aborted = False
         self._sequences: dict[str, str] = {}
-        self.timings: dict[str, float] = defaultdict(float)  # seconds per phase, for the benchmark log
-        self._thread = threading.Thread(target=self._work, name="xinyong-copy", daemon=True)
-        self._thread.start()
 
-    def _work(self) -> None:
-        while True:
-            job = self._queue.get()
-            try:
-                if job is _STOP:
-                    return
-                if self._error is None and not self._aborted:
-                    assert isinstance(job, tuple)
-                    self._copy(job[0], job[1])
-            except BaseException as exc:  # handed to the main thread at the next flush
-                self._error = exc
-            finally:
-                self._queue.task_done()
-
-    def _copy(self, table: str, frame: pl.DataFrame) -> None:
+    def _insert_now(self, table: str, frame: pl.DataFrame) -> None:
         started = time.perf_counter()
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         data = text_format(frame)
-        encoded = time.perf_counter()
+        self.timings[f"csv:{table}"] += time.perf_counter() - started
         with self.conn.cursor() as cur, cur.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
             copy.write(data)
-        self.timings[f"csv:{table}"] += encoded - started
-        self.timings[f"copy:{table}"] += time.perf_counter() - encoded
-
-    def insert(self, table: str, frame: pl.DataFrame) -> None:
-        self._raise()
-        if frame.height:
-            self._queue.put((table, frame))
-
-    def flush(self) -> None:
-        self._queue.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            self._aborted = True
-            raise error
-
-    def close(self) -> None:
-        try:
-            self.flush()
-        finally:
-            self._queue.put(_STOP)
-            self._thread.join()
-
-    def abort(self) -> None:
-        self._aborted = True
-        self._queue.put(_STOP)
-        self._thread.join()
 
     def reserve_ids(self, table: str, n: int) -> pl.Series:
+        # Sequences are not transactional: the read connection draws them without waiting for the writes.
         if n == 0:
             return pl.Series([], dtype=pl.Int64)
         seq = self._sequences.get(table)
@@ -260,6 +317,15 @@ class PostgresLoader(Loader):
             return pl.int_range(lo, hi + 1, dtype=pl.Int64, eager=True)
         rows = self.query("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [seq, n])
         return pl.Series([r[0] for r in rows], dtype=pl.Int64)
+
+    def lock_batch(self, key: str) -> None:
+        # Taken on the session's connection, held until its transaction ends (commit or rollback).
+        self.flush()
+        cur = self.conn.cursor()
+        try:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"xinyong.ingest:{key}",))
+        finally:
+            cur.close()
 
     def _any(self, column: str) -> str:
         return f"{column} = ANY(%s)"

@@ -1,8 +1,13 @@
 """Set-based subject matching for a chunk: unified code, then older codes, then a person's keyed hash.
 
-One query per key kind per chunk finds the subjects that exist; the missing ones are created in bulk
-with their name history and secondary identifiers. ID numbers are hashed for lookup and encrypted for
-storage; only the masked form is ever stored in clear.
+One query per key kind per chunk finds the subjects that existed before the batch; the missing ones are
+created in bulk with their name history and secondary identifiers. ID numbers are hashed for lookup and
+encrypted for storage; only the masked form is ever stored in clear.
+
+The loader's reads see only what was committed before the batch (its writes run behind, on another
+thread), so the matcher remembers what the batch itself resolved: every subject found or created
+(`_known`, by identity, with its current name) and every older code it linked (`_links`). A later chunk
+asks the database only about identities the batch has not met yet.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import polars as pl
 
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.core import crypto
-from xinyong.core.identifiers import check_secondary_code
+from xinyong.core.identifiers import secondary_valid_expr
 from xinyong.ingest.loader import Loader
 from xinyong.ingest.payload import mask_column
 from xinyong.subjects.service import ID_HASH_PURPOSE
 
 SECONDARY_SCHEMES = ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no")
+_KNOWN_SCHEMA = {"_ident": pl.String, "_subject_id": pl.Int64, "_old_name": pl.String,
+                 "_key_uscc": pl.String, "_key_hash": pl.String}
+_LINK_SCHEMA = {"scheme": pl.String, "value": pl.String, "subject_id": pl.Int64}
 
 
 @dataclass
@@ -39,6 +47,8 @@ class SubjectMatcher:
         self.name_col = name_field.name if name_field else None
         self.rep_col = rep.name if rep else None
         self.created = 0
+        self._known = pl.DataFrame(schema=_KNOWN_SCHEMA)
+        self._links = pl.DataFrame(schema=_LINK_SCHEMA)
 
     def match(self, good: pl.DataFrame, counters: Counter[str]) -> pl.DataFrame:
         """_row, _subject_id and _subject_key (records.service.subject_key of the subject) of every good row."""
@@ -64,41 +74,43 @@ class SubjectMatcher:
         found = self._existing(frame)
         frame = frame.join(found, on="_ident", how="left")
         frame = self._create_missing(frame)
-        self._link_secondary(frame)
-        self._renames(frame)
+        learned = self._link_secondary(frame)
+        renamed = self._renames(frame)
+        self._remember(frame, learned, renamed)
         key = pl.coalesce(pl.col("_key_uscc"), pl.col("_key_hash"), pl.col("_subject_id").cast(pl.String))
         return frame.select("_row", "_subject_id", key.alias("_subject_key"))
 
     def _check_secondary(self, frame: pl.DataFrame, counters: Counter[str]) -> pl.DataFrame:
         """Older codes that fail their check are kept in the record but not used to identify a subject."""
+        present = [(scheme, f"_s_{scheme}") for scheme, _ in self.schemes if f"_s_{scheme}" in frame.columns]
+        if not present:
+            return frame
+        bad = frame.select([(pl.col(col).is_not_null() & ~secondary_valid_expr(scheme, col)).alias(col)
+                            for scheme, col in present])
         fixes = []
-        for scheme, _ in self.schemes:
-            col = f"_s_{scheme}"
-            if col not in frame.columns:
-                continue
-            values = frame.get_column(col).drop_nulls().unique().to_list()
-            bad = {v for v in values if not check_secondary_code(scheme, v).ok}
-            if bad:
-                n = int(frame.get_column(col).is_in(sorted(bad)).sum())
+        for scheme, col in present:
+            n = int(bad.get_column(col).sum())
+            if n:
                 label = self.item.field_by_role(scheme).label  # type: ignore[union-attr]
                 counters[f"「{label}」格式或校验位不正确，已接收但未用于识别主体，请核对"] += n
-                fixes.append(pl.when(pl.col(col).is_in(sorted(bad))).then(None).otherwise(pl.col(col)).alias(col))
+                fixes.append(pl.when(bad.get_column(col)).then(None).otherwise(pl.col(col)).alias(col))
         return frame.with_columns(fixes) if fixes else frame
 
     def _existing(self, frame: pl.DataFrame) -> pl.DataFrame:
-        schema = {"_ident": pl.String, "_subject_id": pl.Int64, "_old_name": pl.String,
-                  "_key_uscc": pl.String, "_key_hash": pl.String}
+        """_ident → subject of the chunk's identities: met earlier in the batch, else in the database."""
+        known = self._known.join(frame.select("_ident").unique(), on="_ident", how="semi")
+        fresh = frame.join(known.select("_ident"), on="_ident", how="anti")
         rows: list[tuple[object, ...]] = []
         head = "SELECT id, name, uscc, id_hash FROM subjects"
-        usccs = frame.get_column("_uscc").drop_nulls().unique().to_list()
+        usccs = fresh.get_column("_uscc").drop_nulls().unique().to_list()
         for sid, name, uscc, h in self.loader.lookup(head, "uscc", usccs):
             rows.append(("u:" + uscc, sid, name, uscc, h))
-        hashes = frame.get_column("_hash").drop_nulls().unique().to_list()
+        hashes = fresh.get_column("_hash").drop_nulls().unique().to_list()
         for sid, name, uscc, h in self.loader.lookup(head, "id_hash", hashes):
             rows.append(("h:" + h, sid, name, uscc, h))
-        # Organisations not found by code: their older codes.
+        # Organisations not found by code: their older codes (linked earlier in the batch, or stored).
         seen = {r[0] for r in rows}
-        pending = frame.filter(~pl.col("_ident").is_in(sorted(seen)) & (pl.col("_kind") != "natural_person"))
+        pending = fresh.filter(~pl.col("_ident").is_in(sorted(seen)) & (pl.col("_kind") != "natural_person"))
         wanted: dict[str, list[str]] = {}
         for scheme, _ in self.schemes:
             col = f"_s_{scheme}"
@@ -106,12 +118,21 @@ class SubjectMatcher:
                 wanted[scheme] = pending.get_column(col).drop_nulls().unique().to_list()
         values = sorted({v for vs in wanted.values() for v in vs})
         sec_found: dict[str, tuple[int, str, str | None]] = {}
+        if values and self._links.height:
+            mine = (self._links.filter(pl.col("value").is_in(values))
+                    .join(self._known.unique("_subject_id", keep="last"), left_on="subject_id",
+                          right_on="_subject_id", how="inner"))
+            for scheme, value, sid, name, uscc in mine.select("scheme", "value", "subject_id", "_old_name",
+                                                              "_key_uscc").iter_rows():
+                if value in wanted.get(scheme, ()):
+                    sec_found[f"{scheme}:{value}"] = (sid, name, uscc)
+        values = [v for v in values if not any(f"{s}:{v}" in sec_found for s in wanted)]
         if values:
             q = ("SELECT i.scheme, i.value, s.id, s.name, s.uscc FROM subject_identifiers i "
                  "JOIN subjects s ON s.id = i.subject_id")
             for scheme, value, sid, name, uscc in self.loader.lookup(q, "i.value", values):
                 if value in wanted.get(scheme, ()):
-                    sec_found[f"{scheme}:{value}"] = (sid, name, uscc)
+                    sec_found.setdefault(f"{scheme}:{value}", (sid, name, uscc))
         if sec_found:
             extra = pending.select("_ident", *[c for c in pending.columns if c.startswith("_s_")])
             for row in extra.iter_rows(named=True):
@@ -122,8 +143,8 @@ class SubjectMatcher:
                         rows.append((row["_ident"], hit[0], hit[1], hit[2], None))
                         seen.add(row["_ident"])
                         break
-        found = pl.DataFrame(rows, schema=schema, orient="row").unique("_ident", keep="first")
-        return found
+        found = pl.DataFrame(rows, schema=_KNOWN_SCHEMA, orient="row").unique("_ident", keep="first")
+        return pl.concat([known, found])
 
     def _create_missing(self, frame: pl.DataFrame) -> pl.DataFrame:
         new = (frame.filter(pl.col("_subject_id").is_null() & pl.col("_ident").is_not_null())
@@ -170,16 +191,20 @@ class SubjectMatcher:
             frame = frame.with_columns(pl.lit(None, pl.Int64).alias("_new_id"))
         return frame
 
-    def _link_secondary(self, frame: pl.DataFrame) -> None:
-        """Older codes on a row with a known subject become its secondary identifiers (first owner wins)."""
+    def _link_secondary(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Older codes on a row with a known subject become its secondary identifiers (first owner wins).
+
+        Returns the subjects that learned their unified code (_subject_id, _uscc)."""
         parts = [frame.filter(pl.col(f"_s_{s}").is_not_null()).select(
             pl.col("_subject_id").alias("subject_id"), pl.lit(s).alias("scheme"), pl.col(f"_s_{s}").alias("value"))
             for s, _ in self.schemes if f"_s_{s}" in frame.columns]
+        learned = pl.DataFrame(schema={"_subject_id": pl.Int64, "_uscc": pl.String})
         if not parts:
-            return
+            return learned
         links = pl.concat(parts).unique(["scheme", "value"], keep="first", maintain_order=True)
+        links = links.join(self._links.select("scheme", "value"), on=["scheme", "value"], how="anti")
         if links.height == 0:
-            return
+            return self._learn(frame)
         taken = {(s, v) for s, v in self.loader.lookup("SELECT scheme, value FROM subject_identifiers", "value",
                                                        links.get_column("value").unique().to_list())}
         links = links.filter(~pl.struct("scheme", "value").map_elements(
@@ -187,20 +212,28 @@ class SubjectMatcher:
         if links.height:
             self.loader.insert("subject_identifiers", links.with_columns(
                 self.loader.reserve_ids("subject_identifiers", links.height).alias("id")))
-        # A subject found by an older code learns its unified code from the row.
+            self._links = pl.concat([self._links, links.select(_LINK_SCHEMA.keys())])
+        return self._learn(frame)
+
+    def _learn(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A subject found by an older code learns its unified code from the row."""
         learn = frame.filter(pl.col("_key_uscc").is_null() & pl.col("_uscc").is_not_null()
                              & pl.col("_new_id").is_null() & pl.col("_subject_id").is_not_null())
+        learn = learn.unique("_subject_id", keep="first", maintain_order=True).select("_subject_id", "_uscc")
         if learn.height:
-            pairs = learn.unique("_subject_id", keep="first").select("_uscc", "_subject_id").rows()
+            pairs = learn.select("_uscc", "_subject_id").rows()
             self.loader.execute_many("UPDATE subjects SET uscc = %s WHERE id = %s AND uscc IS NULL", pairs)
+        return learn
 
-    def _renames(self, frame: pl.DataFrame) -> None:
-        """A known subject appearing under a new name: the name changes, the old one stays in the history."""
+    def _renames(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """A known subject appearing under a new name: the name changes, the old one stays in the history.
+
+        Returns the new names (_subject_id, _name)."""
         changed = (frame.filter(pl.col("_new_id").is_null() & pl.col("_subject_id").is_not_null()
                                 & pl.col("_name").is_not_null() & (pl.col("_name") != pl.col("_old_name")))
                    .group_by("_subject_id", maintain_order=True).last())
         if changed.height == 0:
-            return
+            return changed.select("_subject_id", "_name")
         pairs = changed.select("_name", "_subject_id").rows()
         self.loader.execute_many("UPDATE subjects SET name = %s, updated_at = %s WHERE id = %s",
                                  [(name, self.now, sid) for name, sid in pairs])
@@ -210,3 +243,21 @@ class SubjectMatcher:
                                pl.lit(self.today).alias("first_seen"), pl.lit(self.batch_id).alias("source_batch_id"))
         self.loader.insert("subject_names", names.with_columns(
             self.loader.reserve_ids("subject_names", names.height).alias("id")))
+        return changed.select("_subject_id", "_name")
+
+    def _remember(self, frame: pl.DataFrame, learned: pl.DataFrame, renamed: pl.DataFrame) -> None:
+        """The chunk's identities join what the batch knows, with the names and codes they now have."""
+        name = pl.when(pl.col("_new_id").is_not_null()).then(pl.col("_name").fill_null("").str.slice(0, 300)) \
+            .otherwise(pl.col("_old_name"))
+        met = (frame.filter(pl.col("_ident").is_not_null() & pl.col("_subject_id").is_not_null())
+               .select("_ident", "_subject_id", name.alias("_old_name"), "_key_uscc", "_key_hash")
+               .unique("_ident", keep="last", maintain_order=True))
+        known = pl.concat([self._known.join(met.select("_ident"), on="_ident", how="anti"), met])
+        # Per subject (it may be met under several identities): its new name, its learned unified code.
+        if renamed.height:
+            known = known.join(renamed, on="_subject_id", how="left").with_columns(
+                pl.coalesce("_name", "_old_name").alias("_old_name")).drop("_name")
+        if learned.height:
+            known = known.join(learned, on="_subject_id", how="left").with_columns(
+                pl.coalesce("_key_uscc", "_uscc").alias("_key_uscc")).drop("_uscc")
+        self._known = known.rechunk() if known.n_chunks() > 16 else known

@@ -9,6 +9,7 @@ file order: the later row supersedes the earlier one, and both stay in the histo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,12 +18,33 @@ import polars as pl
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.core import crypto
 from xinyong.ingest.loader import Loader
+from xinyong.ingest.normalise import json_escape
 from xinyong.ingest.payload import content_hashes, escape_columns, mask_column, payload_expr, record_keys
 from xinyong.records.service import SECRET_PURPOSE
 
 RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "content_hash",
                   "decision_no", "decision_date", "severity", "publish_from", "publish_until", "state", "version",
-                  "supersedes_id", "report_workdays", "late", "payload", "created_at")
+                  "supersedes_id", "report_workdays", "late", "payload", "created_at", "secrets", "secret_hashes")
+
+
+_EXISTING_SCHEMA = {"record_key": pl.String, "_e_id": pl.Int64, "_e_hash": pl.String, "_e_version": pl.Int64,
+                    "_e_state": pl.String}
+
+
+SECRET_CACHE = 100_000  # distinct values remembered per batch (~20 MB)
+
+
+def _cached(cache: dict[str, str], keys: list[str], compute: Callable[[str], str]) -> dict[str, str]:
+    if len(cache) + len(keys) > SECRET_CACHE:
+        cache.clear()
+    get = cache.get
+    out: dict[str, str] = {}
+    for k in keys:
+        v = get(k)
+        if v is None:
+            v = cache[k] = compute(k)
+        out[k] = v
+    return out
 
 
 @dataclass
@@ -47,6 +69,9 @@ class RecordWriter:
     def __post_init__(self) -> None:
         self.sensitive = [f.name for f in self.item.sensitive_fields()]
         self.hash_secret = crypto.hasher(SECRET_PURPOSE)
+        self._latest = pl.DataFrame(schema=_EXISTING_SCHEMA)
+        self._hashed: dict[str, str] = {}
+        self._sealed: dict[str, str] = {}
 
     def prepare(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Everything that needs no database: masked payload, content hash; and the clear secrets aside.
@@ -81,18 +106,31 @@ class RecordWriter:
         new = self._versions(body)
         if new.height == 0:
             return
+        new = self._secrets(new, clear, [c for c in clear.columns if c != "_row"])
         self.loader.insert("records", new.select(RECORD_COLUMNS))
-        self._secrets(new, clear, [c for c in clear.columns if c != "_row"])
         self.counts.accepted += new.height
         self.counts.late += int(new.get_column("late").sum())
 
     def _existing(self, keys: list[str]) -> pl.DataFrame:
-        schema = {"record_key": pl.String, "_e_id": pl.Int64, "_e_hash": pl.String, "_e_version": pl.Int64,
-                  "_e_state": pl.String}
+        """The current version of each key: written earlier in this batch (remembered here, since the
+        loader's reads see only what was committed before the batch), else stored before."""
+        mine = self._latest.filter(pl.col("record_key").is_in(keys))
+        if mine.height:
+            seen = set(mine.get_column("record_key").to_list())
+            keys = [k for k in keys if k not in seen]
         found = self.loader.lookup("SELECT record_key, id, content_hash, version, state FROM records", "record_key",
                                    keys, "AND state <> 'superseded'")
-        frame = pl.DataFrame(found, schema=schema, orient="row")
-        return frame.sort("_e_version", descending=True).unique("record_key", keep="first")
+        frame = pl.DataFrame(found, schema=_EXISTING_SCHEMA, orient="row")
+        stored = frame.sort("_e_version", descending=True).unique("record_key", keep="first")
+        return pl.concat([mine, stored])
+
+    def _remember(self, new: pl.DataFrame) -> None:
+        """The newest version of each key this chunk wrote becomes the one later chunks compare with."""
+        latest = new.filter(pl.col("state") == "active").select(
+            "record_key", pl.col("id").alias("_e_id"), pl.col("content_hash").alias("_e_hash"),
+            pl.col("version").cast(pl.Int64).alias("_e_version"), pl.col("state").alias("_e_state"))
+        merged = pl.concat([self._latest.join(latest.select("record_key"), on="record_key", how="anti"), latest])
+        self._latest = merged.rechunk() if merged.n_chunks() > 16 else merged
 
     def _versions(self, body: pl.DataFrame) -> pl.DataFrame:
         existing = self._existing(body.get_column("record_key").unique().to_list())
@@ -127,6 +165,7 @@ class RecordWriter:
         ).sort("_row")
         self.counts.superseded += int(new.get_column("supersedes_id").is_not_null().sum())
         self._supersede(new)
+        self._remember(new)
         return new
 
     def _supersede(self, new: pl.DataFrame) -> None:
@@ -149,29 +188,36 @@ class RecordWriter:
             pl.format("被第 {} 版取代（批次 {} 第 {} 行）", pl.col("version"), pl.lit(self.batch_id),
                       pl.col("_row")).alias("note")))
 
-    def _secrets(self, new: pl.DataFrame, clear: pl.DataFrame, sensitive: list[str]) -> None:
-        """Sensitive values: keyed hash for lookup and AES-GCM for authorised reads.
+    def _secrets(self, new: pl.DataFrame, clear: pl.DataFrame, sensitive: list[str]) -> pl.DataFrame:
+        """Sensitive values become two columns of the record itself (no table of their own, whose COPY and
+        indexes cost more than the records): `secrets`, AES-GCM of the compact JSON {field: clear value}
+        (catalog order, non-empty values; the bytes of records.service.secrets_json) for authorised reads, and
+        `secret_hashes`, "field:keyed-hash …" (records.service.secret_hashes_text) for lookup.
 
-        Each distinct value of a chunk is encrypted once (fresh nonce) and rows holding the same value share
-        the ciphertext: equal ciphertexts reveal only what the keyed hash beside them reveals already.
+        Each distinct JSON of a chunk is encrypted once (fresh nonce) and rows holding the same values share
+        the ciphertext: equal ciphertexts reveal only what the equal keyed hashes beside them reveal already.
+        Each distinct value is hashed once. Both are remembered across the chunks of a batch (the same
+        people recur), up to SECRET_CACHE entries.
         """
+        nothing = [pl.lit(None, pl.String).alias("secrets"), pl.lit(None, pl.String).alias("secret_hashes")]
         if not sensitive:
-            return
-        joined = new.select("id", "_row").join(clear, on="_row", how="left")
-        parts = []
-        for name in sensitive:
-            part = joined.filter(pl.col(name).is_not_null()).select(
-                pl.col("id").alias("record_id"), pl.lit(name).alias("field"), pl.col(name).alias("_clear"))
-            if part.height:
-                parts.append(part)
-        if not parts:
-            return
-        secrets = pl.concat(parts)
-        distinct = secrets.get_column("_clear").unique().to_list()
-        hashes = {v: self.hash_secret(v) for v in distinct}
-        sealed = {v: crypto.encrypt(v) for v in distinct}
-        clear_col = pl.col("_clear")
-        self.loader.insert("record_secrets", secrets.select(
-            "record_id", "field",
-            clear_col.replace_strict(hashes, return_dtype=pl.String).alias("value_hash"),
-            clear_col.replace_strict(sealed, return_dtype=pl.String).alias("value_enc")))
+            return new.with_columns(nothing)
+        values = new.select("_row").join(clear, on="_row", how="left", maintain_order="left").select(
+            [pl.when(pl.col(n).str.len_bytes() > 0).then(pl.col(n)).alias(n) for n in sensitive])
+        distinct = pl.concat([values.get_column(n) for n in sensitive]).drop_nulls().unique()
+        if distinct.len() == 0:
+            return new.with_columns(nothing)
+        hashes = _cached(self._hashed, distinct.to_list(), self.hash_secret)
+        # A null piece is skipped together with its separator; a row without any value gets nulls.
+        some = pl.any_horizontal([pl.col(n).is_not_null() for n in sensitive])
+        body = pl.concat_str([pl.concat_str([pl.lit(f'"{n}":"'), json_escape(n), pl.lit('"')]) for n in sensitive],
+                             separator=",", ignore_nulls=True)
+        tagged = pl.concat_str([pl.concat_str([pl.lit(f"{n}:"), pl.col(n).replace_strict(hashes, return_dtype=pl.String)])
+                                for n in sensitive], separator=" ", ignore_nulls=True)
+        columns = values.select(
+            pl.when(some).then(pl.concat_str([pl.lit("{"), body, pl.lit("}")])).alias("_json"),
+            pl.when(some).then(tagged).alias("secret_hashes"))
+        sealed = _cached(self._sealed, columns.get_column("_json").drop_nulls().unique().to_list(), crypto.encrypt)
+        return new.with_columns(
+            columns.get_column("_json").replace_strict(sealed, return_dtype=pl.String).alias("secrets"),
+            columns.get_column("secret_hashes"))

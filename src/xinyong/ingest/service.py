@@ -102,6 +102,7 @@ def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department
         session.flush()
         actor = f"dept:{dept.code}"
         loader = loader_for(session)
+        loader.lock_batch(f"{dept.id}:{item.code}")
         checker = ChunkChecker(item, cmap, today)
         matcher = SubjectMatcher(item, loader, batch.id, today, now)
         writer = RecordWriter(item, dept.id, batch.id, actor, loader, now)
@@ -120,8 +121,7 @@ def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department
                 sink.add(checked.rejects, checked.rejected_raw)
                 clock = _lap(timings, "check", clock)
                 if checked.good.height:
-                    # No database work until the subjects are matched: the server is still loading the
-                    # previous chunk meanwhile (see loader.PostgresLoader).
+                    # The loader writes the previous chunk meanwhile; its reads do not wait for that.
                     windowed = window_columns(item, checked.good, overrides=overrides, today=today)
                     clock = _lap(timings, "window", clock)
                     prepared = writer.prepare(windowed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +29,8 @@ from xinyong.ingest.columns import ColumnMap, shown_value
 from xinyong.ingest.identity import ORG, code_warnings, kind_lookup, national_kind_label, uscc_kind_expr
 from xinyong.ingest.readers import FORMULA_PREFIX, TOO_LONG_PREFIX
 
+# Shared by all checkers: cleaning is CPU work on two cores at most, whoever asks.
+_CLEANERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xinyong-clean")
 _SECONDARY_ROLES = ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no")
 Reason = str | Callable[[str | None], str]
 REJECT_SCHEMA = {"_row": pl.Int64, "field": pl.String, "reason": pl.String, "value": pl.String}
@@ -100,22 +103,30 @@ class ChunkChecker:
     # ---- cleaning -------------------------------------------------------------------------------
 
     def _clean(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Raw (_r_<name>) and cleaned (<name>) columns; parsed dates (_d_) and amounts (_a_, _m_, _n_, _y_)."""
+        """Raw (_r_<name>) and cleaned (<name>) columns; parsed dates (_d_) and amounts (_a_, _m_, _n_, _y_).
+
+        Columns are cleaned on two threads: each is a string of eager Polars calls, which release the GIL,
+        and one column's calls run on one core."""
         cols: dict[str, pl.Series] = {"_row": frame.get_column("_row")}
-        for f in self.fields:
-            raw = frame.get_column(self.cmap.columns[f.name]).cast(pl.String)
-            cols[f"_r_{f.name}"] = raw.alias(f"_r_{f.name}")
-            if raw.str.starts_with("\x00").any():  # reader markers: the value itself is not usable
-                raw = pl.select(pl.when(~pl.lit(raw).str.starts_with("\x00")).then(pl.lit(raw))).to_series()
-            cleaned = nz.clean_series(raw, code=f.type in ("code", "uscc", "citizen_id")).alias(f.name)
-            cols[f.name] = cleaned
-            if f.type == "date":
-                cols[f"_d_{f.name}"] = nz.parse_dates(cleaned).alias(f"_d_{f.name}")
-            elif f.type == "decimal":
-                parsed = nz.parse_amounts(cleaned)
-                for src, dst in (("value", "_a_"), ("malformed", "_m_"), ("negative", "_n_"), ("yuan", "_y_")):
-                    cols[dst + f.name] = parsed.get_column(src).alias(dst + f.name)
+        for part in _CLEANERS.map(lambda f: self._clean_field(frame, f), self.fields):
+            cols.update(part)
         return pl.DataFrame(list(cols.values()))
+
+    def _clean_field(self, frame: pl.DataFrame, f: FieldDef) -> dict[str, pl.Series]:
+        cols: dict[str, pl.Series] = {}
+        raw = frame.get_column(self.cmap.columns[f.name]).cast(pl.String)
+        cols[f"_r_{f.name}"] = raw.alias(f"_r_{f.name}")
+        if raw.str.starts_with("\x00").any():  # reader markers: the value itself is not usable
+            raw = pl.select(pl.when(~pl.lit(raw).str.starts_with("\x00")).then(pl.lit(raw))).to_series()
+        cleaned = nz.clean_series(raw, code=f.type in ("code", "uscc", "citizen_id")).alias(f.name)
+        cols[f.name] = cleaned
+        if f.type == "date":
+            cols[f"_d_{f.name}"] = nz.parse_dates(cleaned).alias(f"_d_{f.name}")
+        elif f.type == "decimal":
+            parsed = nz.parse_amounts(cleaned)
+            for src, dst in (("value", "_a_"), ("malformed", "_m_"), ("negative", "_n_"), ("yuan", "_y_")):
+                cols[dst + f.name] = parsed.get_column(src).alias(dst + f.name)
+        return cols
 
     def _mapped(self, work: pl.DataFrame, name: str, fn: Callable[[str], str | None]) -> pl.Series:
         """fn over the distinct values of a column (enumerations, classes, kinds: few distinct values)."""

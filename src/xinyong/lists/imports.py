@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
@@ -27,7 +27,7 @@ from xinyong.lists import rules, service
 from xinyong.lists.config import ListType, get_list_types
 from xinyong.lists.models import ListEntry, ListEntryEvent
 from xinyong.lists.rules import State
-from xinyong.records.models import Record, RecordSecret
+from xinyong.records.models import Record
 
 
 def import_list_file(session: Session, path: Path, *, dept_code: str, item_code: str = "serious_dishonesty",
@@ -116,7 +116,6 @@ def import_entries_from_batch(session: Session, batch_id: int, *, list_type: str
 
 def _reject(session: Session, batch: Batch, rec: Record, field: str, reason: str, value: str | None) -> None:
     session.add(BatchReject(batch_id=batch.id, row=rec.source_row or 0, field=field, reason=reason, value=value))
-    session.execute(delete(RecordSecret).where(RecordSecret.record_id == rec.id))
     session.delete(rec)
     batch.accepted = max(0, batch.accepted - 1)
     batch.rejected += 1

@@ -28,7 +28,7 @@ from xinyong.objections.config import get_config
 from xinyong.objections.models import Objection
 from xinyong.objections.rules import Role, State
 from xinyong.records import service as records
-from xinyong.records.models import Record, RecordSecret
+from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
 from xinyong.subjects.service import citizen_id_hash
 
@@ -307,12 +307,11 @@ def _correct(session: Session, record_id: int, corrections: dict[str, str], *, a
         valid = "、".join(f"{f.name}（{f.label}）" for f in item.fields)
         raise Refused(f"更正内容中的字段 {'、'.join(unknown)} 不在信息项“{item.name}”中；可更正的字段：{valid}")
     values: dict[str, Any] = json.loads(rec.payload)
-    secrets = list(session.scalars(select(RecordSecret).where(RecordSecret.record_id == rec.id)))
-    for s in secrets:  # the new version needs the clear value to re-split it; an audited read
-        values[s.field] = crypto.decrypt(s.value_enc)
+    secrets = records.record_secrets(rec)  # the new version needs the clear values to re-split them; audited
+    values.update(secrets)
     if secrets:
         audit.record(session, actor=actor, action="record.secret_read", entity="record", entity_id=rec.id,
-                     after={"purpose": "异议更正", "fields": [s.field for s in secrets]})
+                     after={"purpose": "异议更正", "fields": list(secrets)})
     values.update({k: v.strip() for k, v in corrections.items()})
     decision_date, severity = rec.decision_date, rec.severity
     publish_from, publish_until = rec.publish_from, rec.publish_until

@@ -32,7 +32,6 @@ class Record(Base):
     __table_args__ = (
         Index("ix_records_subject", "subject_id"),
         Index("ix_records_key", "record_key"),
-        Index("ix_records_item_date", "item_code", "decision_date"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -57,19 +56,13 @@ class Record(Base):
     # JSON object: field name -> normalised value; sensitive fields hold only their masked form.
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class RecordSecret(Base):
-    """Sensitive field values of a record (证件号码 columns): keyed hash for lookup, AES-GCM for authorised reads."""
-
-    __tablename__ = "record_secrets"
-    __table_args__ = (Index("ix_record_secrets_record", "record_id"), Index("ix_record_secrets_hash", "value_hash"))
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    record_id: Mapped[int] = mapped_column(BigId)
-    field: Mapped[str] = mapped_column(String(64))
-    value_hash: Mapped[str] = mapped_column(ascii_key(64))
-    value_enc: Mapped[str] = mapped_column(String(200))
+    # Sensitive fields (证件号码 columns), set only when the record has any: `secrets` is the AES-GCM
+    # ciphertext (core.crypto.encrypt) of the compact JSON object {field: clear value} in catalog order, for
+    # the rare authorised read (records.service.record_secrets); `secret_hashes` is "field:hexhash …" (keyed
+    # hashes, SECRET_PURPOSE, catalog order) for records.service.find_records_by_secret. Neither is indexed:
+    # an index would cost every ingest, and lookups by secret are rare and audited.
+    secrets: Mapped[str | None] = mapped_column(Text)
+    secret_hashes: Mapped[str | None] = mapped_column(Text)
 
 
 class RecordEvent(Base):

@@ -3,21 +3,67 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, crypto
 from xinyong.core.errors import NotFound
-from xinyong.core.identifiers import mask_citizen_id
+from xinyong.core.identifiers import mask_citizen_id, normalize_code
 from xinyong.records import rules
-from xinyong.records.models import STATE_LABELS, Record, RecordEvent, RecordSecret
+from xinyong.records.models import STATE_LABELS, Record, RecordEvent
 from xinyong.subjects.models import Subject
 
 SECRET_PURPOSE = "record_secret"
+
+
+def secrets_json(pairs: Sequence[tuple[str, str]]) -> str:
+    """The clear text sealed into Record.secrets: {field: value} in the given (catalog) order, compact.
+
+    Ingest builds the same bytes in bulk (ingest/recordset.py)."""
+    return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
+
+
+def secret_hashes_text(pairs: Sequence[tuple[str, str]], hash_of: Callable[[str], str] | None = None) -> str:
+    """Record.secret_hashes: "field:hexhash field:hexhash", keyed hashes (SECRET_PURPOSE), catalog order."""
+    hash_of = hash_of or crypto.hasher(SECRET_PURPOSE)
+    return " ".join(f"{name}:{hash_of(value)}" for name, value in pairs)
+
+
+def record_secrets(rec: Record) -> dict[str, str]:
+    """The clear sensitive values of a record ({field: value}); empty when it has none.
+
+    Only for authorised reads (an objection's correction, a court's request): the caller writes the audit
+    event (action "record.secret_read", the fields, never the values)."""
+    if not rec.secrets:
+        return {}
+    values: dict[str, str] = json.loads(crypto.decrypt(rec.secrets))
+    return values
+
+
+def find_records_by_secret(session: Session, value: str, field: str | None = None) -> list[Record]:
+    """Records holding a sensitive value (e.g. an ID number), optionally only in one field; oldest first.
+
+    Matches by keyed hash (`secret_hashes LIKE '%:<hash>%'`): the value is hashed, never compared in
+    clear. This is an unindexed scan of records, on purpose: such lookups are rare and audited (the caller
+    records who looked and why, never the value), while an index on the hashes would cost every ingest.
+    The value is tried as given and in the normalised form ingest stores for codes (NFKC, no spaces,
+    upper case)."""
+    hash_of = crypto.hasher(SECRET_PURPOSE)
+    hashes = sorted({hash_of(v) for v in {value.strip(), normalize_code(value)} if v})
+    if not hashes:
+        return []
+    col = Record.secret_hashes
+    if field is None:
+        conds = [col.contains(f":{h}", autoescape=True) for h in hashes]
+    else:
+        conds = [c for h in hashes for c in (col.startswith(f"{field}:{h}", autoescape=True),
+                                              col.contains(f" {field}:{h}", autoescape=True))]
+    return list(session.scalars(select(Record).where(col.is_not(None), or_(*conds)).order_by(Record.id)))
 
 
 def payload_json(item_code: str, values: dict[str, Any]) -> str:
@@ -36,7 +82,8 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
                decision_no: str | None = None, decision_date: date | None = None, severity: str | None = None,
                publish_from: date | None = None, publish_until: date | None = None,
                batch_id: int | None = None, source_row: int | None = None, actor: str = "system") -> Record:
-    """Add one record (request path). Sensitive fields are split off: masked in the payload, encrypted aside."""
+    """Add one record (request path). Sensitive fields are split off: masked in the payload, their clear
+    values sealed in `secrets` with keyed hashes in `secret_hashes` (the same columns ingest fills)."""
     item = get_catalog().get(item_code)
     clear = dict(values)
     secrets: list[tuple[str, str]] = []
@@ -56,14 +103,13 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
                  source_row=source_row, record_key=key, content_hash=digest, decision_no=decision_no,
                  decision_date=decision_date, severity=severity, publish_from=publish_from,
                  publish_until=publish_until, state="active", payload=body,
+                 secrets=crypto.encrypt(secrets_json(secrets)) if secrets else None,
+                 secret_hashes=secret_hashes_text(secrets) if secrets else None,
                  version=(current.version + 1) if current else 1, supersedes_id=current.id if current else None)
     session.add(rec)
     session.flush()
     if current is not None:
         _transition(session, current, "superseded", actor, f"被第 {rec.version} 版取代")
-    hash_of = crypto.hasher(SECRET_PURPOSE)
-    for name, raw in secrets:
-        session.add(RecordSecret(record_id=rec.id, field=name, value_hash=hash_of(raw), value_enc=crypto.encrypt(raw)))
     audit.record(session, actor=actor, action="record.add", entity="record", entity_id=rec.id,
                  after={"item": item_code, "decision_no": decision_no, "version": rec.version})
     return rec

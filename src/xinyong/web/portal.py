@@ -159,17 +159,16 @@ def publicity_page(request: Request, db: DbSession,
                    after: str | None = None) -> Response:
     f, problems = _filters(dept, type, date_from, date_to)
     cursor = None
-    if after:
-        day, _, rid = after.partition("_")
-        try:
-            cursor = (date.fromisoformat(day), int(rid))
-        except ValueError:
+    if after:  # the id of the previous page's last row (the list runs newest published first, by id)
+        if after.isdigit() and len(after) <= 18:
+            cursor = int(after)
+        else:
             problems.append("翻页参数无效，已回到第一页")
     rows = publicity.publicity_rows(db, f, limit=PUBLICITY_PAGE + 1, after=cursor)
     more = len(rows) > PUBLICITY_PAGE
     rows = rows[:PUBLICITY_PAGE]
     total, capped = publicity.count_capped(db, f)
-    next_after = f"{rows[-1]['decision_date'].isoformat()}_{rows[-1]['id']}" if more and rows else None
+    next_after = rows[-1]["id"] if more and rows else None
     return render(request, "portal/publicity.html", {
         "rows": rows, "f": f, "problems": problems, "total": total, "capped": capped,
         "depts": publicity.department_names(db), "types": publicity.TYPE_LABELS,

@@ -1,7 +1,11 @@
-"""双公示 on the portal: licences and penalties in publication, newest first, filtered and paged.
+"""双公示 on the portal: licences and penalties in publication, newest published first, filtered and paged.
 
-Built for millions of records: the (item_code, decision_date) index drives the scan, pages follow a
-keyset cursor (decision date, id) instead of OFFSET, and counts stop at COUNT_CAP.
+Built for millions of records without an index of its own (every index on records costs each bulk
+ingest): record ids follow ingest order, i.e. the order of publication, so the list is `ORDER BY id DESC`
+and a page is a backward scan of the primary key that stops after LIMIT rows; the next page follows a
+keyset cursor on the id alone instead of OFFSET, and counts stop at COUNT_CAP. Department, type (catalog
+item) and decision-date range are filters on that scan, not a driving index: a narrow filter (a department
+that publishes little, an old date range) reads further down the key before a page is full.
 Natural persons' records are never listed here.
 """
 
@@ -14,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 import xlsxwriter
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
@@ -82,12 +86,13 @@ def _base(f: Filters, today: date) -> Select[Record, str, str | None]:
     return stmt
 
 
-def publicity_rows(session: Session, f: Filters, *, limit: int, after: tuple[date, int] | None = None,
+def publicity_rows(session: Session, f: Filters, *, limit: int, after: int | None = None,
                    today: date | None = None) -> list[dict[str, Any]]:
+    """One page, newest published (highest id) first; `after`: the id of the previous page's last row."""
     stmt = _base(f, today or date.today())
     if after is not None:
-        stmt = stmt.where(tuple_(Record.decision_date, Record.id) < tuple_(after[0], after[1]))
-    stmt = stmt.order_by(Record.decision_date.desc(), Record.id.desc()).limit(limit)
+        stmt = stmt.where(Record.id < after)
+    stmt = stmt.order_by(Record.id.desc()).limit(limit)
     depts = department_names(session)
     return [row_out(rec, name, uscc, depts) for rec, name, uscc in session.execute(stmt)]
 
@@ -136,7 +141,7 @@ def publicity_xlsx(session: Session, f: Filters, today: date | None = None) -> b
     for col, width in enumerate((10, 36, 22, 30, 12, 16, 50, 30, 12, 8)):
         sheet.set_column(col, col, width)
     written = 0
-    after: tuple[date, int] | None = None
+    after: int | None = None
     truncated = False
     while written < XLSX_CAP:
         chunk = publicity_rows(session, f, limit=min(5_000, XLSX_CAP - written + 1), after=after, today=today)
@@ -153,15 +158,14 @@ def publicity_xlsx(session: Session, f: Filters, today: date | None = None) -> b
             ))
         if truncated or len(chunk) < 5_000:
             break
-        last = chunk[-1]
-        after = (last["decision_date"], last["id"])
+        after = chunk[-1]["id"]
     notes = book.add_worksheet("说明")
     lines = [
         "公共信用信息平台 · 双公示（行政许可、行政处罚）公示信息导出",
         f"导出时间：{datetime.now():%Y-%m-%d %H:%M}",
         f"筛选条件：{describe(session, f)}",
         f"导出条数：{written}",
-        "仅包含公示期内的信息；自然人信息不在此公开列表中。",
+        "按公示先后由新到旧排列；仅包含公示期内的信息；自然人信息不在此公开列表中。",
     ]
     if truncated:
         lines.append(f"结果超过 {XLSX_CAP:,} 条，仅导出最新的 {XLSX_CAP:,} 条；请缩小日期范围或按部门筛选后分批导出。")
