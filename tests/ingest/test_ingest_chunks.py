@@ -13,7 +13,7 @@ from ingest_helpers import ORG_A, ORG_B, write_csv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.ingest import service
+from xinyong.ingest import matching, recordset, service
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectIdentifier, SubjectName
 
@@ -37,9 +37,19 @@ ROWS = [
 ]
 
 
+@pytest.fixture(params=["remembered", "forgotten"])
+def memory(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """remembered: the batch remembers what it wrote; forgotten: it overflows its memory at once and reads
+    its own rows back from the database instead (what a file of millions of rows does)."""
+    if request.param == "forgotten":
+        monkeypatch.setattr(matching, "SUBJECT_MEMORY", 1)
+        monkeypatch.setattr(recordset, "RECORD_MEMORY", 1)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
 def test_chunk_borders_change_nothing(db: Session, ingest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                      chunk_rows: int) -> None:
+                                      chunk_rows: int, memory: str) -> None:
     monkeypatch.setattr(service, "CHUNK_ROWS", chunk_rows)
     summary = ingest(write_csv(tmp_path / "p.csv", HEADERS, ROWS), item=ITEM)
     assert summary.rejects == []
@@ -65,7 +75,8 @@ def test_chunk_borders_change_nothing(db: Session, ingest, tmp_path: Path, monke
 
 
 def test_an_older_code_linked_in_an_earlier_chunk_finds_its_subject(db: Session, ingest, tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    memory: str) -> None:
     monkeypatch.setattr(service, "CHUNK_ROWS", 1)
     rows = [row("德州甲有限公司", "", ORG_CODE, "C1"),     # known only by its organisation code
             row("德州甲有限公司", ORG_A, ORG_CODE, "C2"),  # a USCC not stored yet: found by the code, and learned

@@ -50,7 +50,7 @@ class Loader(ABC):
         self.conn: Any = session.connection().connection.driver_connection
         self._reader_wrapper: Any = None
         self._reader: Any = None
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._aborted = False
         self.timings: dict[str, float] = defaultdict(float)  # seconds per phase, for the benchmark log
@@ -171,10 +171,27 @@ class Loader(ABC):
             self.timings["read"] += time.perf_counter() - started
 
     def lookup(self, sql_head: str, column: str, values: Sequence[object], tail: str = "") -> list[tuple[Any, ...]]:
-        """`sql_head WHERE column IN values tail` with the values bound as one parameter."""
+        """`sql_head WHERE column IN values tail` with the values bound as one parameter (committed rows)."""
         if not values:
             return []
         return self.query(f"{sql_head} WHERE {self._any(column)} {tail}", [self._bind_list(values)])
+
+    def lookup_mine(self, sql_head: str, column: str, values: Sequence[object],
+                    tail: str = "") -> list[tuple[Any, ...]]:
+        """As lookup, on the session's own connection after the queued writes: sees this batch's rows too.
+        Waits for the writer, so callers use it only for the rare rows their memory cannot settle."""
+        if not values:
+            return []
+        self.flush()
+        started = time.perf_counter()
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self._placeholders(f"{sql_head} WHERE {self._any(column)} {tail}"),
+                        (self._bind_list(values),))
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+            self.timings["read_mine"] += time.perf_counter() - started
 
     @abstractmethod
     def reserve_ids(self, table: str, n: int) -> pl.Series:

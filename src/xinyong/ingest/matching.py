@@ -7,7 +7,8 @@ encrypted for storage; only the masked form is ever stored in clear.
 The loader's reads see only what was committed before the batch (its writes run behind, on another
 thread), so the matcher remembers what the batch itself resolved: every subject found or created
 (`_known`, by identity, with its current name) and every older code it linked (`_links`). A later chunk
-asks the database only about identities the batch has not met yet.
+asks the database only about identities the batch has not met yet. Past SUBJECT_MEMORY identities the
+matcher forgets and asks the batch's own connection instead (exact, but it waits for the writer).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ SECONDARY_SCHEMES = ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org
 _KNOWN_SCHEMA = {"_ident": pl.String, "_subject_id": pl.Int64, "_old_name": pl.String,
                  "_key_uscc": pl.String, "_key_hash": pl.String}
 _LINK_SCHEMA = {"scheme": pl.String, "value": pl.String, "subject_id": pl.Int64}
+# Identities a batch remembers (~150 bytes each); past this, every lookup reads the batch's own
+# connection, which sees its writes but waits for them: memory stays flat however large the file.
+SUBJECT_MEMORY = 500_000
 
 
 @dataclass
@@ -49,6 +53,7 @@ class SubjectMatcher:
         self.created = 0
         self._known = pl.DataFrame(schema=_KNOWN_SCHEMA)
         self._links = pl.DataFrame(schema=_LINK_SCHEMA)
+        self._overflow = False
 
     def match(self, good: pl.DataFrame, counters: Counter[str]) -> pl.DataFrame:
         """_row, _subject_id and _subject_key (records.service.subject_key of the subject) of every good row."""
@@ -103,10 +108,11 @@ class SubjectMatcher:
         rows: list[tuple[object, ...]] = []
         head = "SELECT id, name, uscc, id_hash FROM subjects"
         usccs = fresh.get_column("_uscc").drop_nulls().unique().to_list()
-        for sid, name, uscc, h in self.loader.lookup(head, "uscc", usccs):
+        read = self.loader.lookup_mine if self._overflow else self.loader.lookup
+        for sid, name, uscc, h in read(head, "uscc", usccs):
             rows.append(("u:" + uscc, sid, name, uscc, h))
         hashes = fresh.get_column("_hash").drop_nulls().unique().to_list()
-        for sid, name, uscc, h in self.loader.lookup(head, "id_hash", hashes):
+        for sid, name, uscc, h in read(head, "id_hash", hashes):
             rows.append(("h:" + h, sid, name, uscc, h))
         # Organisations not found by code: their older codes (linked earlier in the batch, or stored).
         seen = {r[0] for r in rows}
@@ -130,7 +136,7 @@ class SubjectMatcher:
         if values:
             q = ("SELECT i.scheme, i.value, s.id, s.name, s.uscc FROM subject_identifiers i "
                  "JOIN subjects s ON s.id = i.subject_id")
-            for scheme, value, sid, name, uscc in self.loader.lookup(q, "i.value", values):
+            for scheme, value, sid, name, uscc in read(q, "i.value", values):
                 if value in wanted.get(scheme, ()):
                     sec_found.setdefault(f"{scheme}:{value}", (sid, name, uscc))
         if sec_found:
@@ -205,14 +211,16 @@ class SubjectMatcher:
         links = links.join(self._links.select("scheme", "value"), on=["scheme", "value"], how="anti")
         if links.height == 0:
             return self._learn(frame)
-        taken = {(s, v) for s, v in self.loader.lookup("SELECT scheme, value FROM subject_identifiers", "value",
-                                                       links.get_column("value").unique().to_list())}
+        read = self.loader.lookup_mine if self._overflow else self.loader.lookup
+        taken = {(s, v) for s, v in read("SELECT scheme, value FROM subject_identifiers", "value",
+                                         links.get_column("value").unique().to_list())}
         links = links.filter(~pl.struct("scheme", "value").map_elements(
             lambda r: (r["scheme"], r["value"]) in taken, return_dtype=pl.Boolean)) if taken else links
         if links.height:
             self.loader.insert("subject_identifiers", links.with_columns(
                 self.loader.reserve_ids("subject_identifiers", links.height).alias("id")))
-            self._links = pl.concat([self._links, links.select(_LINK_SCHEMA.keys())])
+            if not self._overflow:
+                self._links = pl.concat([self._links, links.select(_LINK_SCHEMA.keys())])
         return self._learn(frame)
 
     def _learn(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -247,6 +255,8 @@ class SubjectMatcher:
 
     def _remember(self, frame: pl.DataFrame, learned: pl.DataFrame, renamed: pl.DataFrame) -> None:
         """The chunk's identities join what the batch knows, with the names and codes they now have."""
+        if self._overflow:
+            return
         name = pl.when(pl.col("_new_id").is_not_null()).then(pl.col("_name").fill_null("").str.slice(0, 300)) \
             .otherwise(pl.col("_old_name"))
         met = (frame.filter(pl.col("_ident").is_not_null() & pl.col("_subject_id").is_not_null())
@@ -260,4 +270,8 @@ class SubjectMatcher:
         if learned.height:
             known = known.join(learned, on="_subject_id", how="left").with_columns(
                 pl.coalesce("_key_uscc", "_uscc").alias("_key_uscc")).drop("_uscc")
+        if known.height + self._links.height > SUBJECT_MEMORY:
+            self._overflow = True
+            self._known, self._links = self._known.clear(), self._links.clear()
+            return
         self._known = known.rechunk() if known.n_chunks() > 16 else known

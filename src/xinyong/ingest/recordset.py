@@ -31,6 +31,7 @@ _EXISTING_SCHEMA = {"record_key": pl.String, "_e_id": pl.Int64, "_e_hash": pl.St
                     "_e_state": pl.String}
 
 
+RECORD_MEMORY = 4_000_000  # records of a batch remembered for later chunks (16 bytes each)
 SECRET_CACHE = 100_000  # distinct values remembered per batch (~20 MB)
 
 
@@ -45,6 +46,11 @@ def _cached(cache: dict[str, str], keys: list[str], compute: Callable[[str], str
             v = cache[k] = compute(k)
         out[k] = v
     return out
+
+
+def _newest(rows: list[tuple[object, ...]]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=_EXISTING_SCHEMA, orient="row")
+    return frame.sort("_e_version", descending=True).unique("record_key", keep="first")
 
 
 @dataclass
@@ -69,7 +75,8 @@ class RecordWriter:
     def __post_init__(self) -> None:
         self.sensitive = [f.name for f in self.item.sensitive_fields()]
         self.hash_secret = crypto.hasher(SECRET_PURPOSE)
-        self._latest = pl.DataFrame(schema=_EXISTING_SCHEMA)
+        self._seen = pl.DataFrame(schema={"_h": pl.UInt64, "id": pl.Int64})
+        self._overflow = False
         self._hashed: dict[str, str] = {}
         self._sealed: dict[str, str] = {}
 
@@ -112,25 +119,39 @@ class RecordWriter:
         self.counts.late += int(new.get_column("late").sum())
 
     def _existing(self, keys: list[str]) -> pl.DataFrame:
-        """The current version of each key: written earlier in this batch (remembered here, since the
-        loader's reads see only what was committed before the batch), else stored before."""
-        mine = self._latest.filter(pl.col("record_key").is_in(keys))
-        if mine.height:
-            seen = set(mine.get_column("record_key").to_list())
-            keys = [k for k in keys if k not in seen]
-        found = self.loader.lookup("SELECT record_key, id, content_hash, version, state FROM records", "record_key",
-                                   keys, "AND state <> 'superseded'")
-        frame = pl.DataFrame(found, schema=_EXISTING_SCHEMA, orient="row")
-        stored = frame.sort("_e_version", descending=True).unique("record_key", keep="first")
+        """The current version of each key: written earlier in this batch, else stored before.
+
+        The loader's reads see only what was committed before the batch, so the batch remembers what it
+        wrote: 16 bytes a record (a 64-bit hash of the key and the id), up to RECORD_MEMORY records. A key
+        whose hash is remembered is read back exactly, by id, from the batch's own connection (which waits
+        for the writer: only keys repeated across chunks get there); past RECORD_MEMORY every lookup does.
+        """
+        tail = "AND state <> 'superseded'"
+        head = "SELECT record_key, id, content_hash, version, state FROM records"
+        if self._overflow:
+            return _newest(self.loader.lookup_mine(head, "record_key", keys, tail))
+        mine = pl.DataFrame(schema=_EXISTING_SCHEMA)
+        if self._seen.height:
+            wanted = pl.DataFrame({"_h": pl.Series(keys, dtype=pl.String).hash(seed=0)})
+            ids = self._seen.join(wanted, on="_h", how="semi").get_column("id").to_list()
+            if ids:
+                mine = _newest(self.loader.lookup_mine(head, "id", ids, tail)).filter(pl.col("record_key").is_in(keys))
+                settled = set(mine.get_column("record_key").to_list())
+                keys = [k for k in keys if k not in settled]
+        stored = _newest(self.loader.lookup(head, "record_key", keys, tail))
         return pl.concat([mine, stored])
 
     def _remember(self, new: pl.DataFrame) -> None:
-        """The newest version of each key this chunk wrote becomes the one later chunks compare with."""
+        """What this chunk wrote in force, for later chunks to find (see _existing)."""
+        if self._overflow:
+            return
+        if self._seen.height + new.height > RECORD_MEMORY:
+            self._overflow, self._seen = True, self._seen.clear()
+            return
         latest = new.filter(pl.col("state") == "active").select(
-            "record_key", pl.col("id").alias("_e_id"), pl.col("content_hash").alias("_e_hash"),
-            pl.col("version").cast(pl.Int64).alias("_e_version"), pl.col("state").alias("_e_state"))
-        merged = pl.concat([self._latest.join(latest.select("record_key"), on="record_key", how="anti"), latest])
-        self._latest = merged.rechunk() if merged.n_chunks() > 16 else merged
+            pl.col("record_key").hash(seed=0).alias("_h"), pl.col("id"))
+        merged = pl.concat([self._seen, latest])
+        self._seen = merged.rechunk() if merged.n_chunks() > 16 else merged
 
     def _versions(self, body: pl.DataFrame) -> pl.DataFrame:
         existing = self._existing(body.get_column("record_key").unique().to_list())
