@@ -91,7 +91,7 @@ def test_secrets_move_from_their_own_table_into_the_record(fresh_url: str, monke
             tables = set(inspect(conn).get_table_names())
         engine.dispose()
         assert "record_secrets" not in tables
-        (first_id, sealed, hashes), (_, none_sealed, none_hashes) = rows
+        (_, sealed, hashes), (_, none_sealed, none_hashes) = rows
         assert (none_sealed, none_hashes) == (None, None)
         assert "11010519491231002X" not in sealed
         values = record_secrets(type("R", (), {"secrets": sealed})())  # type: ignore[arg-type]

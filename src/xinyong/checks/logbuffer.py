@@ -19,7 +19,7 @@ import atexit
 import logging
 import os
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
@@ -69,14 +69,19 @@ def write_rows(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
             copy.write(_copy_text(rows))
         return
     sql = f"INSERT INTO check_logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' for _ in LOG_COLUMNS)})"
-    stamps: dict[Any, str] = {}  # a batch's rows share one timestamp
+    stamps: dict[Any, str] = {}  # rows written together often share a timestamp
     out = []
     for row in rows:
         at = stamps.get(row[1])
         if at is None:
-            at = stamps[row[1]] = row[1].astimezone(UTC).strftime(_SQLITE_AT)
+            at = stamps[row[1]] = sqlite_timestamp(row[1])
         out.append((row[0], at, *row[2:]))
     connection.exec_driver_sql(sql, out)
+
+
+def sqlite_timestamp(at: datetime) -> str:
+    """A timestamp as SQLAlchemy's DateTime stores it in SQLite (naive UTC text), for DBAPI-level inserts."""
+    return at.astimezone(UTC).strftime(_SQLITE_AT)
 
 
 def take_block(engine: Engine | None = None, owner: str | None = None, *, connection: Connection | None = None) -> int:
