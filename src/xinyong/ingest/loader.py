@@ -50,35 +50,45 @@ class Loader(ABC):
         self.conn: Any = session.connection().connection.driver_connection
         self._reader_wrapper: Any = None
         self._reader: Any = None
+        self._encoding: queue.Queue[object] = queue.Queue(maxsize=1)
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._aborted = False
         self.timings: dict[str, float] = defaultdict(float)  # seconds per phase, for the benchmark log
+        self._encoder = threading.Thread(target=self._encode_loop, name="xinyong-encoder", daemon=True)
         self._thread = threading.Thread(target=self._work, name="xinyong-writer", daemon=True)
+        self._encoder.start()
         self._thread.start()
 
     # ---- writes: queued, in order, on the session's connection ---------------------------------------
+    # Two stages, each a thread: the encoder turns a frame into what the database takes (COPY text, SQLite
+    # rows), the writer sends it. The database is thus never idle while a chunk is being encoded.
 
     @abstractmethod
-    def _insert_now(self, table: str, frame: pl.DataFrame) -> None: ...
+    def _encode(self, table: str, frame: pl.DataFrame) -> Any:
+        """What _insert_now sends (runs on the encoder thread)."""
+
+    @abstractmethod
+    def _insert_now(self, table: str, encoded: Any) -> None: ...
 
     def insert(self, table: str, frame: pl.DataFrame) -> None:
         """Append the frame's rows (columns named as the table's); returns before the rows are written."""
         if frame.height:
-            self._submit(lambda: self._insert_now(table, frame), f"insert:{table}")
+            self._submit(lambda data: self._insert_now(table, data), f"insert:{table}",
+                         lambda: self._encode(table, frame))
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         if not rows:
             return
         params = [tuple(r) for r in rows]
-        self._submit(lambda: self._run(sql, params, many=True), "update")
+        self._submit(lambda _: self._run(sql, params, many=True), "update")
 
     def update_in(self, sql_head: str, column: str, values: Sequence[object]) -> None:
         """`sql_head WHERE column IN values` (an UPDATE or DELETE), values bound as one parameter."""
         if not values:
             return
         bound = self._bind_list(values)
-        self._submit(lambda: self._run(f"{sql_head} WHERE {self._any(column)}", (bound,)), "update")
+        self._submit(lambda _: self._run(f"{sql_head} WHERE {self._any(column)}", (bound,)), "update")
 
     def _run(self, sql: str, params: Any, *, many: bool = False) -> None:
         cur = self.conn.cursor()
@@ -90,21 +100,43 @@ class Loader(ABC):
         finally:
             cur.close()
 
-    def _submit(self, job: Callable[[], None], label: str) -> None:
+    def _submit(self, job: Callable[[Any], None], label: str, encode: Callable[[], Any] | None = None) -> None:
         self._raise()
-        self._queue.put((job, label))
+        started = time.perf_counter()
+        self._encoding.put((encode, job, label))
+        self.timings["queue_full"] += time.perf_counter() - started
+
+    def _encode_loop(self) -> None:
+        while True:
+            item = self._encoding.get()
+            try:
+                if item is _STOP:
+                    self._queue.put(_STOP)
+                    return
+                if self._error is None and not self._aborted:
+                    assert isinstance(item, tuple)
+                    encode, job, label = item
+                    started = time.perf_counter()
+                    data = encode() if encode is not None else None
+                    self.timings[f"encode:{label}"] += time.perf_counter() - started
+                    self._queue.put((job, data, label))
+            except BaseException as exc:  # handed to the main thread at the next call
+                self._error = exc
+            finally:
+                self._encoding.task_done()
 
     def _work(self) -> None:
         while True:
-            job = self._queue.get()
+            item = self._queue.get()
             try:
-                if job is _STOP:
+                if item is _STOP:
                     return
                 if self._error is None and not self._aborted:
-                    assert isinstance(job, tuple)
+                    assert isinstance(item, tuple)
+                    job, data, label = item
                     started = time.perf_counter()
-                    job[0]()
-                    self.timings[job[1]] += time.perf_counter() - started
+                    job(data)
+                    self.timings[label] += time.perf_counter() - started
             except BaseException as exc:  # handed to the main thread at the next call
                 self._error = exc
             finally:
@@ -117,8 +149,9 @@ class Loader(ABC):
             raise error
 
     def flush(self) -> None:
-        """Wait until every submitted write is done; raises the first error of the worker."""
+        """Wait until every submitted write is done; raises the first error of the workers."""
         started = time.perf_counter()
+        self._encoding.join()
         self._queue.join()
         self.timings["wait"] += time.perf_counter() - started
         self._raise()
@@ -135,8 +168,10 @@ class Loader(ABC):
         self._stop()
 
     def _stop(self) -> None:
+        if self._encoder.is_alive():
+            self._encoding.put(_STOP)  # passed on to the writer
+            self._encoder.join()
         if self._thread.is_alive():
-            self._queue.put(_STOP)
             self._thread.join()
         if self._reader_wrapper is not None:
             try:
@@ -235,7 +270,7 @@ class SQLiteLoader(Loader):
         database = _engine(self.session).url.database
         return bool(database) and database != ":memory:" and not str(database).startswith("file::memory:")
 
-    def _insert_now(self, table: str, frame: pl.DataFrame) -> None:
+    def _encode(self, table: str, frame: pl.DataFrame) -> Any:
         # The text forms SQLAlchemy itself writes to SQLite for Date and DateTime columns.
         frame = frame.with_columns(
             [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
@@ -249,9 +284,13 @@ class SQLiteLoader(Loader):
             frame = frame.with_columns([pl.col(c).cast(pl.Binary) for c in as_bytes])
         cols = ", ".join(f'"{c}"' for c in frame.columns)
         marks = ", ".join("CAST(? AS TEXT)" if c in as_bytes else "?" for c in frame.columns)
+        return f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', frame
+
+    def _insert_now(self, table: str, encoded: Any) -> None:
+        sql, frame = encoded
         cur = self.conn.cursor()
         try:
-            cur.executemany(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', _row_tuples(frame))
+            cur.executemany(sql, _row_tuples(frame))
         finally:
             cur.close()
 
@@ -312,12 +351,13 @@ class PostgresLoader(Loader):
         super().__init__(session)
         self._sequences: dict[str, str] = {}
 
-    def _insert_now(self, table: str, frame: pl.DataFrame) -> None:
-        started = time.perf_counter()
+    def _encode(self, table: str, frame: pl.DataFrame) -> Any:
         cols = ", ".join(f'"{c}"' for c in frame.columns)
-        data = text_format(frame)
-        self.timings[f"csv:{table}"] += time.perf_counter() - started
-        with self.conn.cursor() as cur, cur.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+        return f'COPY "{table}" ({cols}) FROM STDIN', text_format(frame)
+
+    def _insert_now(self, table: str, encoded: Any) -> None:
+        sql, data = encoded
+        with self.conn.cursor() as cur, cur.copy(sql) as copy:
             copy.write(data)
 
     def reserve_ids(self, table: str, n: int) -> pl.Series:
