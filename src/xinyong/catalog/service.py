@@ -44,8 +44,16 @@ def config_dir() -> Path:
 
 
 def get_catalog() -> Catalog:
-    """The catalog of the configured directory, loaded once."""
-    return _cached_catalog(str((config_dir() / "catalog").resolve()))
+    """The catalog of the configured directory, loaded once.
+
+    Called per record on some paths (the 双公示 export, payload building), so the directory is resolved once
+    per (XINYONG_CONFIG_DIR, working directory) rather than with a stat and a realpath on every call."""
+    return _cached_catalog(_catalog_dir(os.environ.get("XINYONG_CONFIG_DIR"), os.getcwd()))
+
+
+@lru_cache(maxsize=16)
+def _catalog_dir(_env: str | None, _cwd: str) -> str:
+    return str((config_dir() / "catalog").resolve())
 
 
 @lru_cache(maxsize=4)
@@ -55,6 +63,7 @@ def _cached_catalog(directory: str) -> Catalog:
 
 def reset_catalog_cache() -> None:
     _cached_catalog.cache_clear()
+    _catalog_dir.cache_clear()
 
 
 def load_catalog(directory: Path) -> Catalog:

@@ -94,7 +94,8 @@ def publicity_rows(session: Session, f: Filters, *, limit: int, after: int | Non
         stmt = stmt.where(Record.id < after)
     stmt = stmt.order_by(Record.id.desc()).limit(limit)
     depts = department_names(session)
-    return [row_out(rec, name, uscc, depts) for rec, name, uscc in session.execute(stmt)]
+    kinds = dual_items()
+    return [row_out(rec, name, uscc, depts, kinds) for rec, name, uscc in session.execute(stmt)]
 
 
 def count_capped(session: Session, f: Filters, today: date | None = None, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -107,9 +108,10 @@ def department_names(session: Session) -> dict[int, str]:
     return {d.id: d.name for d in session.scalars(select(Department).order_by(Department.code))}
 
 
-def row_out(rec: Record, name: str, uscc: str | None, depts: dict[int, str]) -> dict[str, Any]:
+def row_out(rec: Record, name: str, uscc: str | None, depts: dict[int, str],
+            kinds: dict[str, str] | None = None) -> dict[str, Any]:
     values = json.loads(rec.payload)
-    kind = dual_items().get(rec.item_code, "")
+    kind = (kinds if kinds is not None else dual_items()).get(rec.item_code, "")
     if kind == "penalty":
         category = values.get("penalty_type", "")
     else:
