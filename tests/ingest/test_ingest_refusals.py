@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -141,6 +142,8 @@ def test_a_failure_mid_load_leaves_nothing(db: Session, ingest, tmp_path: Path,
         ingest(write_csv(tmp_path / "p.csv", PENALTY_HEADERS, rows))
     assert calls["n"] == 2
     assert counts(db) == NOTHING
+    # the loader's encoder and writer threads (and its read connection) went with the failed batch
+    assert not [t for t in threading.enumerate() if t.name in ("xinyong-writer", "xinyong-encoder")]
 
 
 def test_many_chunks_give_the_same_result_as_one(db: Session, ingest, tmp_path: Path,

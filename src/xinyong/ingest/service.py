@@ -103,16 +103,16 @@ def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department
         session.flush()
         actor = f"dept:{dept.code}"
         loader = loader_for(session)
-        loader.lock_batch(f"{dept.id}:{item.code}")
-        checker = ChunkChecker(item, cmap, today)
-        matcher = SubjectMatcher(item, loader, batch.id, today, now)
-        writer = RecordWriter(item, dept.id, batch.id, actor, loader, now)
-        sink = RejectSink(loader, batch.id, item, cmap)
-        overrides = severity_overrides(item, dept.code, dept.name)
         counters: Counter[str] = Counter()
         timings: dict[str, float] = defaultdict(float)
         rows = 0
         try:
+            loader.lock_batch(f"{dept.id}:{item.code}")
+            checker = ChunkChecker(item, cmap, today)
+            matcher = SubjectMatcher(item, loader, batch.id, today, now)
+            writer = RecordWriter(item, dept.id, batch.id, actor, loader, now)
+            sink = RejectSink(loader, batch.id, item, cmap)
+            overrides = severity_overrides(item, dept.code, dept.name)
             clock = time.perf_counter()
             for chunk in chain([first], chunks):
                 clock = _lap(timings, "read", clock)
