@@ -63,7 +63,8 @@ class Query:
             return "hash:" + subjects.citizen_id_hash(self.value)
         if self.kind == "invalid" and _ID_SHAPE.fullmatch(normalize_code(self.value)):
             return "hash:" + crypto.keyed_hash(normalize_code(self.value), "check_query")
-        return self.value[:MAX_QUERY]
+        # PostgreSQL text cannot hold NUL: the log shows U+FFFD in its place, on both databases.
+        return self.value[:MAX_QUERY].replace("\x00", "\ufffd")
 
 
 def parse_query(raw: str) -> Query:
