@@ -23,6 +23,9 @@ class RejectSink:
     def add(self, rejects: pl.DataFrame, raw: pl.DataFrame) -> None:
         if rejects.height == 0:
             return
+        # A NUL (possible in JSON as \u0000) cannot be stored by PostgreSQL: shown as U+FFFD instead.
+        rejects = rejects.with_columns(pl.col(c).str.replace_all("\x00", "\ufffd", literal=True)
+                                       for c in ("field", "reason", "value"))
         self.rejected_rows += rejects.get_column("_row").n_unique()
         room = MAX_REJECTS_SHOWN - len(self.shown)
         if room > 0:
