@@ -118,3 +118,15 @@ def test_overdue_flagging(client: Any, db: Session, monkeypatch: pytest.MonkeyPa
     client.post("/api/v1/complaints", json=_body(category="其他"))
     assert service.flag_overdue(db, date(2026, 3, 5)) == 0
     assert service.flag_overdue(db, date(2026, 3, 6)) == 1
+
+
+def test_a_nul_character_in_free_text_is_stored_as_a_replacement(client: Any, db: Session,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL text cannot hold NUL (JSON can carry one as \\u0000): no 500, the same on both databases."""
+    monkeypatch.setenv("XINYONG_TODAY", "2026-03-02")
+    world(db)
+    body = {**_body(), "content": "2026年3月1日，某公司\u0000在门店销售过期食品，有照片为证。"}
+    r = client.post("/api/v1/complaints", json=body)
+    assert r.status_code == 201, r.text
+    stored = db.scalar(select(Complaint))
+    assert "\x00" not in stored.content and "某公司\ufffd在门店" in stored.content
