@@ -288,13 +288,7 @@ def _write_log(connection: Any, dialect: str, shared: tuple[Any, ...], subject_i
         ids = "{" + ",".join("NULL" if v is None else str(v) for v in subject_ids) + "}"
         params: tuple[Any, ...] = (base, at, *rest, batch_id, ids, _pg_array(kinds)[0], _pg_array(refs)[0],
                                    _pg_array(results)[0])
-    elif any("\x00" in ref for ref in refs):  # SQLite's JSON functions end a text at NUL: bind each row instead
-        stamp = sqlite_timestamp(at)
-        rows = zip(subject_ids, kinds, refs, results, strict=True)
-        connection.executemany(f"INSERT INTO check_logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * 13)})",
-                               [(base + seq, stamp, *rest, *row, batch_id, seq) for seq, row in enumerate(rows, start=1)])
-        return
-    else:
+    else:  # refs hold no NUL (service.Query.ref replaces it), which SQLite's JSON functions would stop at
         data = orjson.dumps([list(r) for r in zip(subject_ids, kinds, refs, results, strict=True)]).decode()
         params = (base, sqlite_timestamp(at), *rest, batch_id, data)
     cur = connection.cursor()

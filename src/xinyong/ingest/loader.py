@@ -194,16 +194,25 @@ class Loader(ABC):
     def _separate_reader(self) -> bool:
         return True
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Rows committed before this batch (the batch's own writes are not visible here)."""
+    def _fetch(self, conn: Any, sql: str, params: Sequence[object], timing: str) -> list[tuple[Any, ...]]:
         started = time.perf_counter()
-        cur = self._read_conn().cursor()
+        cur = conn.cursor()
         try:
             cur.execute(self._placeholders(sql), tuple(params))
             return list(cur.fetchall())
         finally:
             cur.close()
-            self.timings["read"] += time.perf_counter() - started
+            self.timings[timing] += time.perf_counter() - started
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows committed before this batch (the batch's own writes are not visible here)."""
+        return self._fetch(self._read_conn(), sql, params, "read")
+
+    def query_mine(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """On the session's own connection after the queued writes: sees this batch's rows too. Waits for the
+        writer, so callers use it only for what their memory of the batch cannot settle."""
+        self.flush()
+        return self._fetch(self.conn, sql, params, "read_mine")
 
     def lookup(self, sql_head: str, column: str, values: Sequence[object], tail: str = "") -> list[tuple[Any, ...]]:
         """`sql_head WHERE column IN values tail` with the values bound as one parameter (committed rows)."""
@@ -213,20 +222,10 @@ class Loader(ABC):
 
     def lookup_mine(self, sql_head: str, column: str, values: Sequence[object],
                     tail: str = "") -> list[tuple[Any, ...]]:
-        """As lookup, on the session's own connection after the queued writes: sees this batch's rows too.
-        Waits for the writer, so callers use it only for the rare rows their memory cannot settle."""
+        """As lookup, through query_mine."""
         if not values:
             return []
-        self.flush()
-        started = time.perf_counter()
-        cur = self.conn.cursor()
-        try:
-            cur.execute(self._placeholders(f"{sql_head} WHERE {self._any(column)} {tail}"),
-                        (self._bind_list(values),))
-            return list(cur.fetchall())
-        finally:
-            cur.close()
-            self.timings["read_mine"] += time.perf_counter() - started
+        return self.query_mine(f"{sql_head} WHERE {self._any(column)} {tail}", [self._bind_list(values)])
 
     @abstractmethod
     def reserve_ids(self, table: str, n: int) -> pl.Series:
@@ -300,13 +299,7 @@ class SQLiteLoader(Loader):
         # session's own connection (rows this transaction wrote before the batch count too).
         start = self._next.get(table)
         if start is None:
-            self.flush()
-            cur = self.conn.cursor()
-            try:
-                cur.execute(f'SELECT coalesce(max(id), 0) FROM "{table}"')
-                start = int(cur.fetchone()[0]) + 1
-            finally:
-                cur.close()
+            start = int(self.query_mine(f'SELECT coalesce(max(id), 0) FROM "{table}"')[0][0]) + 1
         self._next[table] = start + n
         return pl.int_range(start, start + n, dtype=pl.Int64, eager=True)
 
@@ -377,12 +370,7 @@ class PostgresLoader(Loader):
 
     def lock_batch(self, key: str) -> None:
         # Taken on the session's connection, held until its transaction ends (commit or rollback).
-        self.flush()
-        cur = self.conn.cursor()
-        try:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"xinyong.ingest:{key}",))
-        finally:
-            cur.close()
+        self.query_mine("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"xinyong.ingest:{key}"])
 
     def _any(self, column: str) -> str:
         return f"{column} = ANY(%s)"

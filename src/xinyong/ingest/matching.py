@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 
@@ -101,6 +102,10 @@ class SubjectMatcher:
                 fixes.append(pl.when(bad.get_column(col)).then(None).otherwise(pl.col(col)).alias(col))
         return frame.with_columns(fixes) if fixes else frame
 
+    def _lookup(self, sql_head: str, column: str, values: list[str]) -> list[tuple[Any, ...]]:
+        """What was stored before the batch; once the matcher has forgotten, the batch's own rows too."""
+        return (self.loader.lookup_mine if self._overflow else self.loader.lookup)(sql_head, column, values)
+
     def _existing(self, frame: pl.DataFrame) -> pl.DataFrame:
         """_ident → subject of the chunk's identities: met earlier in the batch, else in the database."""
         known = self._known.join(frame.select("_ident").unique(), on="_ident", how="semi")
@@ -108,11 +113,10 @@ class SubjectMatcher:
         rows: list[tuple[object, ...]] = []
         head = "SELECT id, name, uscc, id_hash FROM subjects"
         usccs = fresh.get_column("_uscc").drop_nulls().unique().to_list()
-        read = self.loader.lookup_mine if self._overflow else self.loader.lookup
-        for sid, name, uscc, h in read(head, "uscc", usccs):
+        for sid, name, uscc, h in self._lookup(head, "uscc", usccs):
             rows.append(("u:" + uscc, sid, name, uscc, h))
         hashes = fresh.get_column("_hash").drop_nulls().unique().to_list()
-        for sid, name, uscc, h in read(head, "id_hash", hashes):
+        for sid, name, uscc, h in self._lookup(head, "id_hash", hashes):
             rows.append(("h:" + h, sid, name, uscc, h))
         # Organisations not found by code: their older codes (linked earlier in the batch, or stored).
         seen = {r[0] for r in rows}
@@ -136,7 +140,7 @@ class SubjectMatcher:
         if values:
             q = ("SELECT i.scheme, i.value, s.id, s.name, s.uscc FROM subject_identifiers i "
                  "JOIN subjects s ON s.id = i.subject_id")
-            for scheme, value, sid, name, uscc in read(q, "i.value", values):
+            for scheme, value, sid, name, uscc in self._lookup(q, "i.value", values):
                 if value in wanted.get(scheme, ()):
                     sec_found.setdefault(f"{scheme}:{value}", (sid, name, uscc))
         if sec_found:
@@ -211,9 +215,8 @@ class SubjectMatcher:
         links = links.join(self._links.select("scheme", "value"), on=["scheme", "value"], how="anti")
         if links.height == 0:
             return self._learn(frame)
-        read = self.loader.lookup_mine if self._overflow else self.loader.lookup
-        taken = {(s, v) for s, v in read("SELECT scheme, value FROM subject_identifiers", "value",
-                                         links.get_column("value").unique().to_list())}
+        taken = {(s, v) for s, v in self._lookup("SELECT scheme, value FROM subject_identifiers", "value",
+                                                 links.get_column("value").unique().to_list())}
         links = links.filter(~pl.struct("scheme", "value").map_elements(
             lambda r: (r["scheme"], r["value"]) in taken, return_dtype=pl.Boolean)) if taken else links
         if links.height:
