@@ -25,6 +25,7 @@ log = logging.getLogger("xinyong.calendar")
 _lock = Lock()
 _calendar_dir: Path | None = None
 _years: dict[int, frozenset[date]] = {}  # year -> its working days
+_generation = 0  # bumped whenever the cached years are forgotten
 
 
 class CalendarConfigError(ValueError):
@@ -33,10 +34,16 @@ class CalendarConfigError(ValueError):
 
 def set_calendar_dir(path: Path | str | None) -> None:
     """Use `path` for YYYY.yaml files (None: back to the default lookup) and forget every cached year."""
-    global _calendar_dir
+    global _calendar_dir, _generation
     with _lock:
         _calendar_dir = Path(path) if path is not None else None
         _years.clear()
+        _generation += 1
+
+
+def generation() -> int:
+    """Changes whenever set_calendar_dir forgets the cached years: a key for callers' own caches."""
+    return _generation
 
 
 def calendar_dir() -> Path | None:

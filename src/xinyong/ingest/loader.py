@@ -17,6 +17,7 @@ and item are serialised by a lock (`lock_batch`), the one place where two batche
 
 from __future__ import annotations
 
+import io
 import json
 import queue
 import re
@@ -333,8 +334,12 @@ def text_format(frame: pl.DataFrame) -> bytes:
              if t == pl.String and frame.get_column(c).str.contains(_TEXT_SPECIAL).any()]
     if fixes:
         frame = frame.with_columns(fixes)
-    return frame.write_csv(include_header=False, separator="\t", quote_style="never", null_value="\\N",
-                           datetime_format="%Y-%m-%d %H:%M:%S%.f%:z").encode("utf-8")
+    # Written straight into a byte buffer: asking for a str made Python decode and re-encode every byte
+    # (for Chinese text, 4/5 of the encoder's time: 240 vs 45 ms per 25,000 records).
+    out = io.BytesIO()
+    frame.write_csv(out, include_header=False, separator="\t", quote_style="never", null_value="\\N",
+                    datetime_format="%Y-%m-%d %H:%M:%S%.f%:z")
+    return out.getvalue()
 
 
 class PostgresLoader(Loader):

@@ -8,12 +8,13 @@ month end exactly like rules.add_months). Working days use core.calendar.workday
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import polars as pl
 
 from xinyong.catalog import rules
 from xinyong.catalog.schemas import CatalogItem
-from xinyong.core.calendar import workday_ordinals
+from xinyong.core.calendar import generation, workday_ordinals
 
 # Working days are counted from this date on; older decisions are late by any measure and the holiday
 # tables do not go further back.
@@ -92,12 +93,19 @@ def _timeliness(item: CatalogItem, frame: pl.DataFrame, decided: pl.Expr, today:
     earliest = dates.min()
     first = max(earliest, TIMELINESS_FROM) if isinstance(earliest, date) else today
     first = min(first, today)
-    _, ordinals = workday_ordinals(first, today)
-    table = pl.Series("o", ordinals, dtype=pl.Int32)
+    table = _ordinals(first, today, generation())
     offset = (decided - pl.lit(first)).dt.total_days()
     counted = decided.is_not_null() & (decided >= pl.lit(first)) & (decided <= pl.lit(today))
     idx = pl.when(counted).then(offset).otherwise(0)
-    workdays = pl.when(counted).then(pl.lit(int(ordinals[-1])) - pl.lit(table).gather(idx))
+    workdays = pl.when(counted).then(pl.lit(int(table[-1])) - pl.lit(table).gather(idx))
     late = pl.when(decided.is_null()).then(False).when(decided < pl.lit(first)).then(True).otherwise(
         workdays.fill_null(0) > limit)
     return [workdays.cast(pl.Int32).alias("_report_workdays"), late.alias("_late")]
+
+
+@lru_cache(maxsize=16)
+def _ordinals(first: date, last: date, _generation: int) -> pl.Series:
+    """core.calendar.workday_ordinals as a column; the chunks of a batch (and the batches of a day) mostly ask
+    for the same span, ~1,800 days back to the oldest decision date, which costs 2,000 calendar lookups."""
+    _, ordinals = workday_ordinals(first, last)
+    return pl.Series("o", ordinals, dtype=pl.Int32)
