@@ -82,6 +82,10 @@ def build(kind: str, n: int) -> str:
 
     engine = get_engine()
     Base.metadata.create_all(engine)
+    from sqlalchemy import inspect
+
+    if "layout_id" not in {c["name"] for c in inspect(engine).get_columns("records")}:
+        sys.exit(f"{url} was built before positional payloads (records.layout_id): drop it first")
     with session_scope() as s:
         have = s.scalar(select(func.count()).select_from(Subject))
     if have == n:
@@ -98,14 +102,20 @@ def _fill(engine, kind: str, n: int) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import insert
 
     from xinyong.accounts import service as accounts
+    from xinyong.catalog.service import get_catalog
     from xinyong.core.db import session_scope
     from xinyong.records.models import Record
+    from xinyong.records.service import catalog_fields, layout_for, payload_text
     from xinyong.subjects.models import Subject
 
+    codes = ("registration", "admin_license", "admin_inspection", "admin_penalty", "tax_credit_rating",
+             "business_abnormal", "dishonest_judgment_debtor")
     with session_scope() as s:
         accounts.add_department(s, "XYB", "信用办", credit_office=True)
         for code in ("SCJG", "SW", "FY"):
             accounts.add_department(s, code, code)
+        layouts = {c: layout_for(s, get_catalog().get(c)) for c in codes}
+    fields = {c: catalog_fields(get_catalog().get(c)) for c in codes}
     rnd = random.Random(42)
     today = date.today()
     now = datetime.now(UTC)
@@ -126,20 +136,20 @@ def _fill(engine, kind: str, n: int) -> None:  # type: ignore[no-untyped-def]
             for j, item in enumerate(items):
                 rid += 1
                 decided = today - timedelta(days=rnd.randrange(1, 1460))
-                start, until, extra = decided, None, ""
+                start, until, values = decided, None, {"subject_name": name, "uscc": uscc_of(i), "decision_no": f"第{rid}号"}
                 if item == "admin_penalty":
                     until = decided + timedelta(days=365)
                 elif item == "dishonest_judgment_debtor":
                     until = decided + timedelta(days=730)
                 elif item in ("admin_inspection", "tax_credit_rating"):
                     start = None
-                    extra = ',"rating":"' + ("D" if rnd.random() < 0.03 else "B") + '"' if item == "tax_credit_rating" else ""
-                payload = f'{{"subject_name":"{name}","uscc":"{uscc_of(i)}","decision_no":"第{rid}号"{extra}}}'
+                    if item == "tax_credit_rating":
+                        values["rating"] = "D" if rnd.random() < 0.03 else "B"
                 records.append({"id": rid, "subject_id": sid, "item_code": item, "dept_id": 2, "record_key": f"{rid:032x}",
                                 "content_hash": f"{rid:032x}", "decision_no": f"第{rid}号", "decision_date": decided,
                                 "severity": "一般" if item == "admin_penalty" else None, "publish_from": start,
                                 "publish_until": until, "state": "active", "version": 1, "late": False,
-                                "payload": payload, "created_at": now, "batch_id": None, "source_row": j,
+                                "layout_id": layouts[item], "payload": payload_text(fields[item], values), "created_at": now, "batch_id": None, "source_row": j,
                                 "supersedes_id": None, "report_workdays": None})
         with engine.begin() as conn:
             if kind == "postgresql":

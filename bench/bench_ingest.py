@@ -80,6 +80,7 @@ def child(url: str, path: str) -> None:
         # every PostgreSQL process (the batch's two backends, WAL writer, checkpointer …) during the ingest;
         # on a shared machine it also counts other sessions' queries
         out["server_cpu_s"] = round(sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server_after.items()), 2)
+    get_engine().dispose()  # SQLite: the last connection closed checkpoints the WAL, so db_mb is the database
     print(json.dumps(out))
 
 

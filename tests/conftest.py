@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,9 @@ def _ensure_pg() -> bool:
 
 
 def truncate_all(engine: Engine) -> None:
+    from xinyong.records.service import forget_layouts
+
+    forget_layouts()  # the ids of payload layouts are handed out again from 1
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -137,3 +141,35 @@ def dept_key(db: Session) -> tuple[str, str]:
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# The field catalog_with_field adds to an item.
+ADDED_FIELD = """  - name: case_source
+    label: 案件来源
+    type: string
+"""
+
+
+@pytest.fixture
+def catalog_with_field(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Switches to a copy of the configuration where an item has one more field: second ("middle": the values
+    after it move one place) or last ("end")."""
+    from xinyong.catalog.service import reset_catalog_cache
+    from xinyong.core.settings import REPO_ROOT
+
+    def change(where: str = "middle", item: str = "admin_penalty") -> None:
+        config = tmp_path / f"config-{where}-{item}"
+        shutil.copytree(REPO_ROOT / "config", config)
+        path = config / "catalog" / f"{item}.yaml"
+        text = path.read_text(encoding="utf-8")
+        if where == "middle":
+            second = text.index("\n  - name: ", text.index("\n  - name: ") + 1) + 1
+            text = text[:second] + ADDED_FIELD + text[second:]
+        else:
+            text = text.rstrip("\n") + "\n" + ADDED_FIELD
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setenv("XINYONG_CONFIG_DIR", str(config))
+        reset_catalog_cache()
+
+    yield change
+    monkeypatch.delenv("XINYONG_CONFIG_DIR", raising=False)
+    reset_catalog_cache()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from check_data import CITIZEN_ID, CLEAN, DEBTOR, PENALISED, TODAY, city, dept, org, penalty
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.checks import batch, service
+from xinyong.checks import batch, fast, service
 from xinyong.checks.models import CheckLog
 from xinyong.core.identifiers import make_uscc
 from xinyong.records import service as records
@@ -120,3 +121,26 @@ def test_a_nul_character_is_logged_as_a_replacement_character(db: Session) -> No
     db.commit()
     logs = db.scalars(select(CheckLog).where(CheckLog.batch_id == out["batch_check_id"]).order_by(CheckLog.seq)).all()
     assert [(log.query_ref, log.result) for log in logs] == [(CLEAN, "clean"), ("a\ufffdb", "invalid")]  # PostgreSQL text cannot hold NUL
+
+
+def test_ratings_written_before_a_catalog_change_are_still_read(db: Session,
+                                                                catalog_with_field: Callable[..., None]) -> None:
+    """The rating's place in a positional payload depends on the record's layout: a field inserted before it
+    moves it for new records only. Batch (SQL per layout), single and fast checks all read both."""
+    made = [org(db, make_uscc("91", "371402", f"7800{n:04d}"), f"德州市布局{n}有限公司") for n in range(3)]
+    _rating(db, made[0], "D", 30)
+    db.commit()
+    catalog_with_field("middle", "tax_credit_rating")
+    _rating(db, made[1], "D", 30)
+    _rating(db, made[2], "B", 30)
+    d = dept(db)
+    db.commit()
+    out = batch.check_batch(db, dept=d, queries=[m.uscc for m in made], **BODY)
+    db.commit()
+    assert [row["result"] for row in out["results"]] == ["attention", "attention", "clean"]
+    for m, grade in zip(made, ("D", "D", "B"), strict=True):
+        single = service.check_one(db, dept=d, subject=m.uscc, **BODY)
+        db.rollback()
+        assert single["records"][0]["values"]["rating"] == grade
+        quick = fast.try_check(d, m.uscc, **BODY)
+        assert quick is not None and quick["records"] == single["records"] and quick["result"] == single["result"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from itertools import product
 from typing import Any
@@ -17,6 +16,7 @@ from xinyong.commitments.models import Commitment
 from xinyong.commitments.rules import State
 from xinyong.core.errors import Forbidden, Refused, RuleViolation
 from xinyong.records.models import Record
+from xinyong.records.service import record_values
 
 
 def test_every_type_has_a_template_with_text_and_legal_basis() -> None:
@@ -79,7 +79,7 @@ def test_sign_publish_and_breach_becomes_a_credit_record(client: Any, db: Sessio
     assert r.status_code == 200, r.text
     rec = db.get(Record, r.json()["breach_record_id"])
     assert rec.item_code == "credit_commitment" and rec.decision_date == date(2026, 3, 10)
-    payload = json.loads(rec.payload)
+    payload = record_values(rec)
     assert payload["performance"] == "违诺" and payload["commitment_type"] == "证明事项告知承诺"
     again = client.post(f"/api/v1/commitments/{c['commitment_no']}/outcome",
                         json={"outcome": "fulfilled", "note": "补录"}, headers=w.auth("scjg"))

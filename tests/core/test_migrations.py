@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from xinyong import db_models
 from xinyong.core.db import Base
-from xinyong.core.migrate import is_managed, upgrade
+from xinyong.core.migrate import alembic_config, is_managed, upgrade
 from xinyong.core.settings import reset_settings
+from xinyong.records import rules
 
 _ = db_models
 PG_ADMIN_URL = os.environ.get("XINYONG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -85,7 +88,7 @@ def test_secrets_move_from_their_own_table_into_the_record(fresh_url: str, monke
                 {"r": 1, "f": "id_no", "h": hash_of("11010519491231002X"), "e": crypto.encrypt("11010519491231002X")},
                 {"r": 1, "f": "legal_rep_id_no", "h": hash_of("371402195710099968"),
                  "e": crypto.encrypt("371402195710099968")}])
-        upgrade()
+        upgrade("7c4e2a91d5b0")
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT id, secrets, secret_hashes FROM records ORDER BY id")).all()
             tables = set(inspect(conn).get_table_names())
@@ -102,3 +105,109 @@ def test_secrets_move_from_their_own_table_into_the_record(fresh_url: str, monke
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+PERSON = "11010519491231002X"
+ORG = "914403001922038216"
+
+
+def _object(values: dict[str, str]) -> str:
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def _old_records() -> list[dict[str, object]]:
+    """Records as revision 7c4e2a91d5b0 wrote them: payload objects (catalog order, no empty values), full
+    64-digit secret hashes, record keys of rows without a decision number made of the object's hash."""
+    from xinyong.core import crypto
+    from xinyong.records import rules
+
+    hash_of = crypto.hasher("record_secret")
+    penalty = {"subject_name": "德州甲有限公司", "uscc": ORG, "legal_rep_id_no": "110105********002X",
+               "decision_no": "德市监罚〔2026〕1号", "penalty_type": "罚款", "fine_amount": "1.5",
+               "decision_date": "2026-03-16", "note": "含\"引号\"与\\"}
+    rating = {"subject_name": "德州甲有限公司", "uscc": ORG, "rating_year": "2025", "rating": "D",
+              "rating_date": "2026-03-01"}
+    person = {"subject_name": "李四", "rating_year": "2025", "rating": "B"}
+    extra = {"subject_name": "德州甲有限公司", "uscc": ORG, "old_field": "旧值"}  # a field no longer in the catalog
+    rows = []
+    for rid, (subject_id, item, decision_no, values) in enumerate([
+            (1, "admin_penalty", "德市监罚〔2026〕1号", penalty), (1, "tax_credit_rating", None, rating),
+            (2, "tax_credit_rating", None, person), (1, "registration", ORG, extra)], start=1):
+        text = _object(values)
+        digest = rules.content_hash(item, text)
+        key = rules.record_key(1, item, decision_no, ORG if subject_id == 1 else "ab" * 32, digest)
+        rows.append({"id": rid, "subject_id": subject_id, "item_code": item, "key": key, "hash": digest,
+                     "no": decision_no, "payload": text, "secrets": None, "hashes": None})
+    rows[0]["secrets"] = crypto.encrypt(_object({"legal_rep_id_no": PERSON}))
+    rows[0]["hashes"] = f"legal_rep_id_no:{hash_of(PERSON)}"
+    return rows
+
+
+def test_payloads_become_positional_with_the_same_values(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading records written as JSON objects (revision 7c4e2a91d5b0): the values decode the same, the hashes
+    and keys are what the new code computes (the same record sent again is a duplicate), lookups by secret
+    still work."""
+    from sqlalchemy.orm import Session
+
+    from xinyong.catalog.service import get_catalog
+    from xinyong.records import service as records
+    from xinyong.records.models import Record
+    from xinyong.subjects.models import Subject
+
+    monkeypatch.setenv("XINYONG_DATABASE_URL", fresh_url)
+    reset_settings()
+    old = _old_records()
+    try:
+        upgrade("7c4e2a91d5b0")
+        engine = create_engine(fresh_url)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO subjects (id, kind, name, uscc, id_hash, status, created_at, updated_at) VALUES "
+                "(1, 'legal_person', '德州甲有限公司', :uscc, NULL, '存续', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+                "(2, 'natural_person', '李四', NULL, :h, '正常', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"uscc": ORG, "h": "ab" * 32})
+            conn.execute(text(
+                "INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, decision_no, state, "
+                "version, late, payload, secrets, secret_hashes, created_at) VALUES (:id, :subject_id, :item_code, 1, "
+                ":key, :hash, :no, 'active', 1, false, :payload, :secrets, :hashes, CURRENT_TIMESTAMP)"), old)
+        upgrade()
+        with Session(engine) as session:
+            migrated = {r.id: r for r in session.scalars(select(Record).order_by(Record.id))}
+            for row in old:
+                rec = migrated[int(row["id"])]  # type: ignore[call-overload]
+                assert records.record_values(rec) == json.loads(str(row["payload"]))
+                assert rec.content_hash == rules.content_hash(rec.item_code, rec.payload)
+            penalty, rating, person, extra = (migrated[i] for i in (1, 2, 3, 4))
+            assert penalty.payload == records.payload_json("admin_penalty", json.loads(str(old[0]["payload"])))
+            assert penalty.record_key == old[0]["key"]  # made of the decision number: unchanged
+            assert rating.record_key != old[1]["key"]
+            assert records.layout_fields(session, extra.layout_id)[-1] == "old_field"
+            # the same content through the request path is a duplicate, not a new record or version
+            for rec, values in ((penalty, {**json.loads(str(old[0]["payload"])), "legal_rep_id_no": PERSON}),
+                                (rating, json.loads(str(old[1]["payload"]))), (person, json.loads(str(old[2]["payload"])))):
+                subject = session.get(Subject, rec.subject_id)
+                assert subject is not None
+                same = records.add_record(session, subject=subject, item_code=rec.item_code, dept_id=1, values=values,
+                                          decision_no=rec.decision_no)
+                assert same.id == rec.id
+            assert penalty.layout_id == records.layout_for(session, get_catalog().get("admin_penalty"))
+            digest = crypto_hash(PERSON)
+            assert penalty.secret_hashes == f"legal_rep_id_no:{digest[:32]}"
+            assert [r.id for r in records.find_records_by_secret(session, PERSON)] == [penalty.id]
+            assert [r.id for r in records.find_records_by_secret(session, PERSON, "legal_rep_id_no")] == [penalty.id]
+            assert records.record_secrets(penalty) == {"legal_rep_id_no": PERSON}
+        command.downgrade(alembic_config(), "7c4e2a91d5b0")  # and back: the very rows revision 7c4e2a91d5b0 wrote
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT id, record_key, content_hash, payload, secret_hashes FROM records "
+                                     "ORDER BY id")).all()
+        assert [tuple(r) for r in back] == [(r["id"], r["key"], r["hash"], r["payload"], r["hashes"]) for r in old]
+        engine.dispose()
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+def crypto_hash(value: str) -> str:
+    from xinyong.core import crypto
+
+    return crypto.keyed_hash(value, "record_secret")

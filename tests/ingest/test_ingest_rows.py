@@ -48,7 +48,7 @@ def test_clean_rows_are_accepted_with_subjects_and_masked_secrets(db: Session, i
     assert person.id_masked == "110105********002X"
     assert crypto.decrypt(person.id_enc or "") == PERSON_ID
     recs = {r.decision_no: r for r in db.scalars(select(Record))}
-    first = json.loads(recs["德市监罚〔2026〕1号"].payload)
+    first = records.record_values(recs["德市监罚〔2026〕1号"])
     assert first["legal_rep_id_no"] == "110105********002X"
     assert first["fine_amount"] == "1.5" and first["decision_date"] == "2026-03-16"
     assert records.record_secrets(recs["德市监罚〔2026〕1号"]) == {"legal_rep_id_no": PERSON_ID}
@@ -60,7 +60,7 @@ def test_clean_rows_are_accepted_with_subjects_and_masked_secrets(db: Session, i
     found = records.find_records_by_secret(db, PERSON_ID)
     assert {r.decision_no for r in found} == {"德市监罚〔2026〕1号", "德市监罚〔2026〕3号"}
     assert [r.decision_no for r in records.find_records_by_secret(db, PERSON_ID, "id_no")] == ["德市监罚〔2026〕3号"]
-    assert json.loads(recs["德市监罚〔2026〕3号"].payload)["id_no"] == "110105********002X"
+    assert records.record_values(recs["德市监罚〔2026〕3号"])["id_no"] == "110105********002X"
     batch = db.get(Batch, summary.batch_id)
     assert batch is not None and batch.state == "done" and batch.accepted == 3
 
@@ -90,7 +90,7 @@ def test_every_accepted_date_form_and_dirty_code(db: Session, ingest, tmp_path: 
     assert summary.accepted == len(rows)
     dates = {r.decision_date for r in db.scalars(select(Record))}
     assert dates == {date(2026, 3, 16)}
-    payloads = {r.decision_no: json.loads(r.payload) for r in db.scalars(select(Record))}
+    payloads = {r.decision_no: records.record_values(r) for r in db.scalars(select(Record))}
     assert payloads["德市监罚〔2026〕99号"]["uscc"] == ORG_A
     assert payloads["德市监罚〔2026〕99号"]["fine_amount"] == "0.15"
     assert payloads["德市监罚〔2026〕98号"]["uscc"] == ORG_B

@@ -1,4 +1,5 @@
-"""The chunk-wise hashes equal records.rules one value at a time (the bulk path must name records alike)."""
+"""The chunk-wise payloads and hashes equal the request path's, one value at a time (the bulk path must
+write and name records alike)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,20 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinyong.ingest.payload import content_hashes, record_keys
+from xinyong.catalog.service import get_catalog
+from xinyong.ingest.payload import (
+    LAST_VALUE,
+    content_hashes,
+    escape_columns,
+    last_value_expr,
+    payload_expr,
+    record_keys,
+)
 from xinyong.records import rules
+from xinyong.records.service import catalog_fields, payload_text
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+FIELDS = catalog_fields(get_catalog().get("admin_penalty"))
 
 
 @given(st.lists(TEXT, min_size=1, max_size=20))
@@ -23,3 +34,17 @@ def test_record_keys_equal_the_rule(rows: list[tuple[str | None, str, str]]) -> 
     nos, subjects, hashes = (pl.Series(list(col), dtype=pl.String) for col in zip(*rows, strict=True))
     got = record_keys(7, "admin_penalty", nos, subjects, hashes).to_list()
     assert got == [rules.record_key(7, "admin_penalty", n, s, h) for n, s, h in rows]  # "" counts as no number
+
+
+@given(st.sets(st.sampled_from(FIELDS)).flatmap(lambda present: st.tuples(
+    st.just(sorted(present)),
+    st.lists(st.fixed_dictionaries({n: st.one_of(st.none(), st.just(""), TEXT) for n in sorted(present)}),
+             min_size=1, max_size=8))))
+def test_positional_payloads_equal_the_request_path(case: tuple[list[str], list[dict[str, str | None]]]) -> None:
+    """Any subset of the item's columns in the file, nulls, empty strings and any characters JSON escapes."""
+    present, rows = case
+    item = get_catalog().get("admin_penalty")
+    frame = pl.DataFrame(rows, schema={n: pl.String for n in present}) if present else pl.DataFrame({"_": [0] * len(rows)})
+    escaped = escape_columns(frame, present).with_columns(last_value_expr(item, set(present)).alias(LAST_VALUE))
+    got = escaped.with_columns(payload_expr(item, set(present)).alias("payload")).get_column("payload").to_list()
+    assert got == [payload_text(FIELDS, row) for row in rows]

@@ -11,18 +11,15 @@
 - verdicts: rules.classify once per distinct set of facts (a few hundred calls for 100,000 subjects);
 - log: one INSERT ... SELECT from arrays (PostgreSQL unnest, SQLite json_each) in the request's transaction,
   executed in a helper thread (without the GIL) while the answers are built;
-- no cyclic garbage collection during a batch (see _gc_paused).
+- no cyclic garbage collection during a batch (core.gcpause).
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,6 +35,7 @@ from xinyong.checks.models import BatchCheck, CheckLog
 from xinyong.core import audit
 from xinyong.core.db import utcnow
 from xinyong.core.errors import Refused
+from xinyong.core.gcpause import gc_paused
 from xinyong.core.regions import lookup_region
 from xinyong.subjects import service as subjects
 from xinyong.subjects.models import Subject
@@ -197,7 +195,7 @@ def _weighed_facts(db: _Db, subject_ids: list[int], today: date) -> dict[int, tu
         return {}
     rated = _quoted(sorted(rules.RATED_ITEMS))
     # ratings other than the weighed grade never change a result: they stay in the database
-    grade = f"CASE WHEN r.item_code IN ({rated}) AND r.payload LIKE '%\"rating\":\"D\"%' THEN 'D' ELSE '' END"
+    grade = f"CASE WHEN r.item_code IN ({rated}) AND {_rating_is_d(db)} THEN 'D' ELSE '' END"
     # the window is the one of records.rules.visible(..., "department", today)
     sql = (f"SELECT r.subject_id, r.item_code, r.state, {grade}, max(r.decision_date) FROM records r "
            f"WHERE {_in_list(db.dialect, 'r.subject_id')} AND r.item_code IN ({_quoted(visible)}) "
@@ -216,6 +214,23 @@ def _weighed_facts(db: _Db, subject_ids: list[int], today: date) -> dict[int, tu
                 latest = date.fromisoformat(latest[:10])
             facts[subject_id].append((item_code, state, grade_ or "", latest))
     return {sid: tuple(sorted(f, key=lambda fact: fact[:3])) for sid, f in facts.items()}
+
+
+def _rating_is_d(db: _Db) -> str:
+    """SQL: whether a record's `rating` value is "D". Payloads are positional (records.service): the value's
+    position depends on the record's layout, so one CASE branch per layout of a rated item that has the field
+    (a handful of rows in payload_layouts, read on every batch: no cache to go stale)."""
+    branches = []
+    for layout_id, fields in db.rows(f"SELECT id, fields FROM payload_layouts WHERE {_in_list(db.dialect, 'item_code')}",
+                                     sorted(rules.RATED_ITEMS)):
+        names = orjson.loads(fields)
+        if "rating" in names:
+            k = names.index("rating")
+            value = f"(r.payload::json ->> {k})" if db.dialect == "postgresql" else f"json_extract(r.payload, '$[{k}]')"
+            branches.append(f"WHEN {int(layout_id)} THEN {value}")
+    if not branches:
+        return "1 = 0"  # a constant would not do: PostgreSQL refuses a GROUP BY on one
+    return f"(CASE r.layout_id {' '.join(branches)} END) = 'D'"
 
 
 def _facts_by_code(engine: Engine, codes: list[str], today: date) -> tuple[set[int], dict[int, tuple[Fact, ...]]]:
@@ -324,37 +339,10 @@ class _Background:
 last_steps: dict[str, float] = {}
 
 
-_gc_lock = threading.Lock()
-_gc_holders = 0
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch creates its few hundred thousand tuples, lists and dicts (none
-    of them in a cycle): the collections it would trigger walk the young objects again and again (0.3 s of
-    a 100,000 batch's answers alone). Counted, so that concurrent batches resume it only when the last ends."""
-    global _gc_holders
-    with _gc_lock:
-        if _gc_holders == 0 and not gc.isenabled():
-            owned = False  # disabled by someone else: leave it alone
-        else:
-            owned = True
-            _gc_holders += 1
-            gc.disable()
-    try:
-        yield
-    finally:
-        if owned:
-            with _gc_lock:
-                _gc_holders -= 1
-                if _gc_holders == 0:
-                    gc.enable()
-
-
 def check_batch(session: Session, *, dept: Department, queries: list[str], matter: str, matter_type: str,
                 purpose: str = "", today: date | None = None, user_id: int | None = None,
                 file_name: str | None = None) -> dict[str, Any]:
-    with _gc_paused():
+    with gc_paused():
         return _check_batch(session, dept=dept, queries=queries, matter=matter, matter_type=matter_type,
                             purpose=purpose, today=today, user_id=user_id, file_name=file_name)
 

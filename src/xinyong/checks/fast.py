@@ -1,8 +1,8 @@
 """The hot path of POST /checks: a check by unified code, answered as JSON bytes without the ORM.
 
 One indexed statement returns the subject, its records in force and whether it is on any list; the answer is
-built from the plain rows (dates stay ISO text, each record's stored payload JSON is spliced in as it is, not
-parsed and re-encoded) and serialised with orjson. It is the same answer as service.answer() gives
+built from the plain rows (dates stay ISO text; each record's positional payload is paired with its layout's
+field names, which this process caches) and serialised with orjson. It is the same answer as service.answer() gives
 (tests/checks/test_checks_admin.py compares them).
 
 Where the statement runs:
@@ -13,7 +13,8 @@ Where the statement runs:
   are outside the engine's pool: each server process holds at most PG_CONNECTIONS more connections.
 Anything else falls back to the regular path (service.check_one in the thread pool, with a Session): names,
 citizen IDs (audited), natural persons (masked), subjects on a list (lists, measures and tasks are written),
-and any database error here.
+and any database error here. A record's payload is positional: its layout's field names come from a
+process-wide cache, filled here by a second small query the first time a layout is met.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import buffer, ids
 from xinyong.core.db import Base, get_engine, utcnow
 from xinyong.records.models import STATE_LABELS
+from xinyong.records.service import cached_layout_fields, remember_layouts
 
 log = logging.getLogger("xinyong.checks")
 
@@ -39,7 +41,7 @@ _local = threading.local()
 
 # column positions in a row of _sql()
 SID, KIND, NAME, USCC, ID_MASKED, REGION, STATUS, LISTED = range(8)
-RID, ITEM, DECISION_NO, DECISION_DATE, SEVERITY, PUBLISH_FROM, PUBLISH_UNTIL, STATE, PAYLOAD = range(8, 17)
+RID, ITEM, DECISION_NO, DECISION_DATE, SEVERITY, PUBLISH_FROM, PUBLISH_UNTIL, STATE, LAYOUT, PAYLOAD = range(8, 18)
 
 
 def _sql(dialect: str) -> str:
@@ -55,10 +57,19 @@ def _sql(dialect: str) -> str:
     # the list flag is computed once for the subject, not once per record row
     return ("SELECT s.id, s.kind, s.name, s.uscc, s.id_masked, s.region_code, s.status, s.listed, r.id, "
             f"r.item_code, r.decision_no, {day('decision_date')}, r.severity, {day('publish_from')}, "
-            f"{day('publish_until')}, r.state, r.payload FROM (SELECT id, kind, name, uscc, id_masked, region_code, "
+            f"{day('publish_until')}, r.state, r.layout_id, r.payload FROM (SELECT id, kind, name, uscc, id_masked, region_code, "
             f"status, {listed} AS listed FROM subjects s WHERE uscc = {'%s' if pg else '?'}) s "
             f"LEFT JOIN records r ON r.subject_id = s.id AND r.state IN "
             f"({', '.join(repr(x) for x in sorted(rules.LIVE_STATES))})")
+
+
+def _missing_layouts(engine: Any, rows: list[tuple[Any, ...]]) -> str | None:
+    """SQL reading the layouts of these rows that the cache lacks (ids are integers: inlined), or None."""
+    missing = sorted({int(row[LAYOUT]) for row in rows if row[RID] is not None
+                      and cached_layout_fields(engine, row[LAYOUT]) is None})
+    if not missing:
+        return None
+    return f"SELECT id, item_code, fields FROM payload_layouts WHERE id IN ({', '.join(map(str, missing))})"
 
 
 # ---- the answer -------------------------------------------------------------------------------------
@@ -82,8 +93,8 @@ def _sort_key(rec: dict[str, Any]) -> tuple[str, int]:
     return rec["decision_date"] or "", rec["id"]
 
 
-def render(rows: list[tuple[Any, ...]], query: service.Query, *, dept: Department, matter: str, matter_type: str,
-           purpose: str, today: date) -> bytes | None:
+def render(rows: list[tuple[Any, ...]], query: service.Query, *, engine: Any, dept: Department, matter: str,
+           matter_type: str, purpose: str, today: date) -> bytes | None:
     """The answer as JSON bytes, logged; None when the regular path must answer (listed subject, person)."""
     if rows and (rows[0][LISTED] or rows[0][KIND] == "natural_person"):
         return None
@@ -108,15 +119,20 @@ def render(rows: list[tuple[Any, ...]], query: service.Query, *, dept: Departmen
             state = row[STATE]
             if item is None or not dept_visible(state, item.disclosure, row[PUBLISH_FROM], row[PUBLISH_UNTIL], day):
                 continue
+            fields = cached_layout_fields(engine, row[LAYOUT])
+            if fields is None:
+                return None
+            values = {name: value for name, value in zip(fields, orjson.loads(row[PAYLOAD]), strict=False)
+                      if value is not None}
             records.append({
                 "id": row[RID], "item": row[ITEM], "item_name": item.name, "category": item.category,
                 "disclosure": item.disclosure, "decision_no": row[DECISION_NO], "decision_date": row[DECISION_DATE],
                 "severity": row[SEVERITY], "publish_from": row[PUBLISH_FROM], "publish_until": row[PUBLISH_UNTIL],
                 "state": state, "state_label": STATE_LABELS.get(state, state), "under_objection": state == "objection",
-                "values": orjson.Fragment(row[PAYLOAD]),  # stored as JSON by records.service: no parse, no re-encode
+                "values": values,
             })
             if row[ITEM] in rules.WEIGHED_ITEMS:
-                grade = orjson.loads(row[PAYLOAD]).get("rating") if row[ITEM] in rules.RATED_ITEMS else None
+                grade = values.get("rating") if row[ITEM] in rules.RATED_ITEMS else None
                 facts.append(rules.RecordFact(row[ITEM], state, _day(row[PUBLISH_FROM]), _day(row[PUBLISH_UNTIL]),
                                               _day(row[DECISION_DATE]), grade))
         records.sort(key=_sort_key, reverse=True)
@@ -164,7 +180,12 @@ def fetch(code: str) -> list[tuple[Any, ...]]:
     cur = conn.cursor()
     try:
         cur.execute(sql, (code,))
-        return list(cur.fetchall())
+        rows = list(cur.fetchall())
+        layouts = _missing_layouts(_local.engine, rows)
+        if layouts is not None:  # outside any transaction: committed rows, safe to cache
+            cur.execute(layouts)
+            remember_layouts(_local.engine, cur.fetchall())
+        return rows
     finally:
         cur.close()
 
@@ -181,7 +202,7 @@ def check_json(dept: Department, subject: str, matter: str, matter_type: str, pu
         log.warning("核查快速通道查询失败，改走常规通道", exc_info=True)
         _drop()
         return None
-    return render(rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
+    return render(rows, query, engine=get_engine(), dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
                   today=today or date.today())
 
 
@@ -219,6 +240,9 @@ class _PgPool:
                 conn = await self._connect_class.connect(*self._args, autocommit=True, **self._kwargs)
             cur = await conn.execute(self.sql, (code,), prepare=True)
             rows: list[tuple[Any, ...]] = await cur.fetchall()
+            layouts = _missing_layouts(self.engine, rows)
+            if layouts is not None:  # autocommit: committed rows, safe to cache
+                remember_layouts(self.engine, await (await conn.execute(layouts)).fetchall())
         except BaseException:
             _close(conn)
             self.slots.put_nowait(None)
@@ -266,5 +290,5 @@ async def check_json_async(dept: Department, subject: str, matter: str, matter_t
     except Exception:
         log.warning("核查快速通道查询失败，改走常规通道", exc_info=True)
         return None
-    return render(rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
+    return render(rows, query, engine=engine, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
                   today=today or date.today())

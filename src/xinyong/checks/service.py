@@ -12,7 +12,6 @@ The log keeps "ambiguous" as its result so the statistics can tell the two apart
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -37,6 +36,7 @@ from xinyong.core.identifiers import check_citizen_id, check_uscc, is_valid_uscc
 from xinyong.core.regions import lookup_region
 from xinyong.records import rules as record_rules
 from xinyong.records.models import STATE_LABELS, Record
+from xinyong.records.service import payload_values
 from xinyong.subjects import service as subjects
 from xinyong.subjects.models import KIND_LABELS, Subject
 
@@ -177,7 +177,7 @@ _s = Subject.__table__
 _r = Record.__table__
 _COLUMNS = (_s.c.id, _s.c.kind, _s.c.name, _s.c.uscc, _s.c.id_masked, _s.c.region_code, _s.c.status,
             _r.c.id.label("rid"), _r.c.item_code, _r.c.decision_no, _r.c.decision_date, _r.c.severity,
-            _r.c.publish_from, _r.c.publish_until, _r.c.state, _r.c.version, _r.c.payload)
+            _r.c.publish_from, _r.c.publish_until, _r.c.state, _r.c.version, _r.c.layout_id, _r.c.payload)
 _JOIN = _s.outerjoin(_r, and_(_r.c.subject_id == _s.c.id, _r.c.state.in_(sorted(record_rules.VISIBLE_STATES))))
 LIVE_LIST_STATES = ("published", "suspended")
 
@@ -243,8 +243,8 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else name
 
 
-def record_brief(row: Any, item: Any) -> dict[str, Any]:
-    values = json.loads(row.payload)
+def record_brief(session: Session | None, row: Any, item: Any) -> dict[str, Any]:
+    values = payload_values(session, row.layout_id, row.payload)
     if row.kind == "natural_person":  # a person's name is shown masked, like the ID number
         named = item.field_by_role("subject_name")
         if named is not None and named.name in values:
@@ -281,7 +281,8 @@ def catalog() -> Any:
     return _catalog[1]
 
 
-def _visible(rows: Sequence[Any], today: date) -> tuple[list[dict[str, Any]], list[rules.RecordFact]]:
+def _visible(session: Session | None, rows: Sequence[Any],
+             today: date) -> tuple[list[dict[str, Any]], list[rules.RecordFact]]:
     catalog_ = catalog()
     out: list[dict[str, Any]] = []
     facts: list[rules.RecordFact] = []
@@ -292,7 +293,7 @@ def _visible(rows: Sequence[Any], today: date) -> tuple[list[dict[str, Any]], li
         if item is None or not record_rules.visible(row.state, item.disclosure, row.publish_from,
                                                     row.publish_until, "department", today):
             continue
-        brief = record_brief(row, item)
+        brief = record_brief(session, row, item)
         out.append(brief)
         grade = brief["values"].get("rating") if row.item_code in rules.RATED_ITEMS else None
         facts.append(rules.RecordFact(row.item_code, row.state, row.publish_from, row.publish_until,
@@ -349,7 +350,7 @@ def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: 
     else:
         subject_id = subject_ids[0]
         out["subject"] = subject_brief(rows[0])
-        out["records"], facts = _visible(rows, today)
+        out["records"], facts = _visible(session, rows, today)
         if rows[0].listed and session is not None:
             out["lists"] = list_entries(session, subject_id, today)
             if out["lists"]:

@@ -1,9 +1,10 @@
 """Canonical record payloads, content hashes and record keys, built for a whole chunk at once.
 
-The bytes must equal what the request path produces (records.service.payload_json, records.rules):
-catalog field order, empty values left out, compact separators, ensure_ascii=False. The JSON is put
-together with Polars string expressions; the hashes are blake2b over the column's values in one
-comprehension (Polars' own hash is not stable across versions, so it cannot name a record).
+The bytes must equal what the request path produces (records.service.payload_text, records.rules): a
+positional JSON array of the values in the item's catalog field order (its layout), null for an empty
+value, trailing nulls left out, compact separators, ensure_ascii=False. The JSON is put together with
+Polars string expressions; the hashes are blake2b over the column's values in one comprehension (Polars'
+own hash is not stable across versions, so it cannot name a record).
 """
 
 from __future__ import annotations
@@ -31,17 +32,35 @@ def escape_columns(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     return frame.with_columns([json_escape_series(frame.get_column(n)) for n in names])
 
 
+LAST_VALUE = "_last_value"
+
+
+def _filled(name: str) -> pl.Expr:
+    return pl.col(name).str.len_bytes() > 0  # null for a null value: when() takes it as false
+
+
+def last_value_expr(item: CatalogItem, present: set[str]) -> pl.Expr:
+    """The position (in the item's field list) of a row's last non-empty value; null when it has none.
+    payload_expr reads it from the column LAST_VALUE."""
+    marks = [pl.when(_filled(f.name)).then(pl.lit(i, pl.Int32)) for i, f in enumerate(item.fields) if f.name in present]
+    return pl.max_horizontal(marks) if marks else pl.lit(None, pl.Int32)
+
+
 def payload_expr(item: CatalogItem, present: set[str]) -> pl.Expr:
-    """JSON object text of the field columns present, already JSON-escaped (escape_columns) and masked."""
-    pieces = [
-        pl.concat_str([pl.lit(f'"{f.name}":"'), pl.col(f.name), pl.lit('"')])
-        for f in item.fields
-        if f.name in present
-    ]
+    """Positional JSON array text of the field columns present, already JSON-escaped (escape_columns) and
+    masked; fields absent from the file are nulls. Needs the column LAST_VALUE (last_value_expr)."""
+    last = pl.col(LAST_VALUE)
+    positions = [i for i, f in enumerate(item.fields) if f.name in present]
+    pieces = []
+    for i, f in enumerate(item.fields[:positions[-1] + 1] if positions else []):
+        comma = "," if i else ""
+        value = (pl.when(_filled(f.name)).then(pl.concat_str([pl.lit(f'{comma}"'), pl.col(f.name), pl.lit('"')]))
+                 .otherwise(pl.lit(f"{comma}null")) if f.name in present else pl.lit(f"{comma}null"))
+        # a position after the row's last value is left out, with its comma: no trailing nulls
+        pieces.append(pl.when(last >= i).then(value))
     if not pieces:
-        return pl.lit("{}")
-    # A null piece is skipped together with its separator: exactly json.dumps' output without empty values.
-    return pl.concat_str([pl.lit("{"), pl.concat_str(pieces, separator=",", ignore_nulls=True), pl.lit("}")])
+        return pl.lit("[]")
+    return pl.concat_str([pl.lit("["), pl.concat_str(pieces, ignore_nulls=True), pl.lit("]")])
 
 
 def _digests(material: pl.Series, prefix: bytes = b"") -> pl.Series:

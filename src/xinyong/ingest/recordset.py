@@ -3,32 +3,53 @@
 Versions: rows are compared with the newest non-superseded record of the same key (department + item +
 decision number), which includes the rows of earlier chunks of the same batch. A row whose content
 equals its predecessor's is a duplicate; otherwise it becomes a new version that supersedes the
-predecessor. Inside one file, a decision number repeated with different content is a correction in
-file order: the later row supersedes the earlier one, and both stay in the history.
+predecessor. Content is compared by hash, except against a predecessor written under another payload
+layout (before a catalog change): then by the decoded values. Inside one file, a decision number repeated
+with different content is a correction in file order: the later row supersedes the earlier one, and both
+stay in the history.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
+from sqlalchemy import Engine
 
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.core import crypto
 from xinyong.ingest.loader import Loader
 from xinyong.ingest.normalise import json_escape
-from xinyong.ingest.payload import content_hashes, escape_columns, mask_column, payload_expr, record_keys
-from xinyong.records.service import SECRET_PURPOSE
+from xinyong.ingest.payload import (
+    LAST_VALUE,
+    content_hashes,
+    escape_columns,
+    last_value_expr,
+    mask_column,
+    payload_expr,
+    record_keys,
+)
+from xinyong.records.service import (
+    SECRET_HASH_HEX,
+    SECRET_PURPOSE,
+    cached_layout_fields,
+    catalog_fields,
+    decode_payload,
+    earlier_keys,
+    remember_layouts,
+)
 
 RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "content_hash",
                   "decision_no", "decision_date", "severity", "publish_from", "publish_until", "state", "version",
-                  "supersedes_id", "report_workdays", "late", "payload", "created_at", "secrets", "secret_hashes")
+                  "supersedes_id", "report_workdays", "late", "layout_id", "payload", "created_at", "secrets",
+                  "secret_hashes")
 
 
 _EXISTING_SCHEMA = {"record_key": pl.String, "_e_id": pl.Int64, "_e_hash": pl.String, "_e_version": pl.Int64,
-                    "_e_state": pl.String}
+                    "_e_state": pl.String, "_e_layout": pl.Int64}
 
 
 RECORD_MEMORY = 4_000_000  # records of a batch remembered for later chunks (16 bytes each)
@@ -70,14 +91,18 @@ class RecordWriter:
     actor: str
     loader: Loader
     now: datetime
+    layout_id: int  # records.service.layout_for(session, item), got before the loader started
     counts: Counts = field(default_factory=Counts)
 
     def __post_init__(self) -> None:
         self.sensitive = [f.name for f in self.item.sensitive_fields()]
-        self.hash_secret = crypto.hasher(SECRET_PURPOSE)
+        self.fields = catalog_fields(self.item)
+        hasher = crypto.hasher(SECRET_PURPOSE)
+        self.hash_secret: Callable[[str], str] = lambda value: hasher(value)[:SECRET_HASH_HEX]
         self._seen = pl.DataFrame(schema={"_h": pl.UInt64, "id": pl.Int64})
         self._overflow = False
         self._hashed: dict[str, str] = {}
+        self._earlier: list[tuple[str, ...]] | None = None  # the item's other layouts, read when first needed
         self._sealed: dict[str, str] = {}
 
     def prepare(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -90,6 +115,7 @@ class RecordWriter:
         clear = rows.select("_row", *sensitive)
         masked = escape_columns(rows.with_columns([mask_column(rows, n) for n in sensitive]),
                                 [f.name for f in self.item.fields if f.name in present])
+        masked = masked.with_columns(last_value_expr(self.item, present).alias(LAST_VALUE))
         key_field = self.item.key_field if self.item.key_field in present else None
         body = masked.select(
             "_row", pl.col("_severity").alias("severity"),
@@ -127,7 +153,7 @@ class RecordWriter:
         for the writer: only keys repeated across chunks get there); past RECORD_MEMORY every lookup does.
         """
         tail = "AND state <> 'superseded'"
-        head = "SELECT record_key, id, content_hash, version, state FROM records"
+        head = "SELECT record_key, id, content_hash, version, state, layout_id FROM records"
         if self._overflow:
             return _newest(self.loader.lookup_mine(head, "record_key", keys, tail))
         mine = pl.DataFrame(schema=_EXISTING_SCHEMA)
@@ -162,7 +188,14 @@ class RecordWriter:
         key = pl.col("record_key")
         after_same = (key == key.shift(1)).fill_null(False)
         prev = pl.when(after_same).then(pl.col("content_hash").shift(1)).otherwise(pl.col("_e_hash"))
-        body = body.with_columns((pl.col("content_hash") == prev).fill_null(False).alias("_dup"))
+        relaid = ~after_same & pl.col("_e_layout").is_not_null() & (pl.col("_e_layout") != self.layout_id)
+        body = body.with_columns((pl.col("content_hash") == prev).fill_null(False).alias("_dup"), relaid.alias("_relaid"))
+        if body.get_column("_relaid").any():
+            body = self._same_values(body)
+        no_number = pl.col("decision_no").is_null() | (pl.col("decision_no") == "")
+        unknown = body.filter(pl.col("_e_id").is_null() & ~after_same & no_number)
+        if unknown.height:
+            body = self._stored_earlier(body, unknown)
         self.counts.duplicates += int(body.get_column("_dup").sum())
         new = body.filter(~pl.col("_dup"))
         if new.height == 0:
@@ -181,6 +214,7 @@ class RecordWriter:
             .alias("supersedes_id"),
             pl.when(pl.col("_before_same")).then(pl.lit("superseded")).otherwise(pl.lit("active")).alias("state"),
             pl.col("_subject_id").alias("subject_id"), pl.lit(self.item.code).alias("item_code"),
+            pl.lit(self.layout_id, pl.Int32).alias("layout_id"),
             pl.lit(self.dept_id).alias("dept_id"), pl.lit(self.batch_id).alias("batch_id"),
             pl.col("_row").cast(pl.Int32).alias("source_row"), pl.lit(self.now).alias("created_at"),
         ).sort("_row")
@@ -188,6 +222,60 @@ class RecordWriter:
         self._supersede(new)
         self._remember(new)
         return new
+
+    def _same_values(self, body: pl.DataFrame) -> pl.DataFrame:
+        """Rows whose predecessor was stored under another layout (written before a catalog change): equal
+        hashes do not prove equal content there, nor unequal ones a change (a field added to the item, a
+        field moved), so the decoded values decide. The predecessors' payloads are read only when their
+        text differs; they were committed before the batch (this batch writes only its own layout)."""
+        rows = body.filter(pl.col("_relaid")).select("_row", "payload", "content_hash", "_e_id", "_e_hash", "_e_layout")
+        fields = self._layouts(rows.get_column("_e_layout").unique().to_list())
+        changed = rows.filter(pl.col("content_hash") != pl.col("_e_hash")).get_column("_e_id").to_list()
+        stored = dict(self.loader.lookup("SELECT id, payload FROM records", "id", changed)) if changed else {}
+        mine = self.fields
+        same = [row for row, text, digest, e_id, e_hash, e_layout in rows.iter_rows()
+                if decode_payload(mine, text) == decode_payload(fields[e_layout], text if digest == e_hash
+                                                                 else stored[e_id])]
+        return body.with_columns(pl.when(pl.col("_relaid")).then(pl.col("_row").is_in(same)).otherwise(pl.col("_dup"))
+                                 .alias("_dup"))
+
+    def _stored_earlier(self, body: pl.DataFrame, unknown: pl.DataFrame) -> pl.DataFrame:
+        """Rows without a decision number are identified by their content hash, which moves with the layout:
+        those not found under their own key are looked for under the keys the same content had in the item's
+        earlier layouts (records.service.earlier_keys); found, they are duplicates. Nothing to do until the
+        item's catalog fields change."""
+        if self._earlier is None:
+            rows = self.loader.query("SELECT id, fields FROM payload_layouts WHERE item_code = %s AND id <> %s",
+                                     [self.item.code, self.layout_id])
+            self._earlier = [tuple(json.loads(text)) for _, text in sorted(rows)]
+        if not self._earlier:
+            return body
+        wanted: dict[str, list[int]] = {}
+        for row, text, subject_key in unknown.select("_row", "payload", "_subject_key").iter_rows():
+            values = decode_payload(self.fields, text)
+            for key in earlier_keys(self.dept_id, self.item.code, subject_key, values, self._earlier):
+                wanted.setdefault(key, []).append(row)
+        if not wanted:
+            return body
+        found = self.loader.lookup("SELECT record_key FROM records", "record_key", list(wanted),
+                                   "AND state <> 'superseded'")
+        same = [row for (key,) in found for row in wanted[key]]
+        return body.with_columns((pl.col("_dup") | pl.col("_row").is_in(same)).alias("_dup"))
+
+    def _layouts(self, ids: list[int]) -> dict[int, tuple[str, ...]]:
+        """Fields of committed layouts: cached, else read on the loader's connection (the session's is its own)."""
+        bind = self.loader.session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        missing = [i for i in ids if cached_layout_fields(engine, i) is None]
+        if missing:
+            remember_layouts(engine, self.loader.lookup("SELECT id, item_code, fields FROM payload_layouts", "id", missing))
+        out: dict[int, tuple[str, ...]] = {}
+        for i in ids:
+            found = cached_layout_fields(engine, i)
+            if found is None:
+                raise RuntimeError(f"载荷布局 {i} 不存在：数据库不完整，请从备份恢复")
+            out[i] = found
+        return out
 
     def _supersede(self, new: pl.DataFrame) -> None:
         """Older versions leave the active set; each change is a RecordEvent (history stays)."""
@@ -213,7 +301,8 @@ class RecordWriter:
         """Sensitive values become two columns of the record itself (no table of their own, whose COPY and
         indexes cost more than the records): `secrets`, AES-GCM of the compact JSON {field: clear value}
         (catalog order, non-empty values; the bytes of records.service.secrets_json) for authorised reads, and
-        `secret_hashes`, "field:keyed-hash …" (records.service.secret_hashes_text) for lookup.
+        `secret_hashes`, "field:keyed-hash …" (cut to SECRET_HASH_HEX digits, records.service.secret_hashes_text)
+        for lookup.
 
         Each distinct JSON of a chunk is encrypted once (fresh nonce) and rows holding the same values share
         the ciphertext: equal ciphertexts reveal only what the equal keyed hashes beside them reveal already.

@@ -30,6 +30,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.core import audit
 from xinyong.core.db import utcnow
 from xinyong.core.errors import Forbidden, NotFound, Refused
+from xinyong.core.gcpause import gc_paused
 from xinyong.ingest.columns import header_scorer, map_headers
 from xinyong.ingest.loader import loader_for
 from xinyong.ingest.matching import SubjectMatcher
@@ -40,6 +41,7 @@ from xinyong.ingest.recordset import RecordWriter
 from xinyong.ingest.rejects import RejectSink
 from xinyong.ingest.schemas import MAX_REJECTS_SHOWN, BatchSummary, RejectOut
 from xinyong.ingest.validate import ChunkChecker
+from xinyong.records.service import layout_for
 
 log = logging.getLogger("xinyong.ingest")
 Progress = Callable[[int, int | None], None]
@@ -81,6 +83,7 @@ def ingest_file(session: Session, path: Path, item_code: str, dept_code: str, *,
     return ingest_for(session, Path(path), item, dept, file_name=file_name, progress=progress, today=today)
 
 
+@gc_paused()
 def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department, *, file_name: str | None = None,
                progress: Progress | None = None, today: date | None = None) -> BatchSummary:
     started = time.perf_counter()
@@ -102,6 +105,8 @@ def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department
         session.add(batch)
         session.flush()
         actor = f"dept:{dept.code}"
+        # on the session before the loader's threads take over its connection
+        layout_id = layout_for(session, item)
         loader = loader_for(session)
         counters: Counter[str] = Counter()
         timings: dict[str, float] = defaultdict(float)
@@ -110,7 +115,7 @@ def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department
             loader.lock_batch(f"{dept.id}:{item.code}")
             checker = ChunkChecker(item, cmap, today)
             matcher = SubjectMatcher(item, loader, batch.id, today, now)
-            writer = RecordWriter(item, dept.id, batch.id, actor, loader, now)
+            writer = RecordWriter(item, dept.id, batch.id, actor, loader, now, layout_id)
             sink = RejectSink(loader, batch.id, item, cmap)
             overrides = severity_overrides(item, dept.code, dept.name)
             clock = time.perf_counter()

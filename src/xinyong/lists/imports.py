@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from xinyong.lists.config import ListType, get_list_types
 from xinyong.lists.models import ListEntry, ListEntryEvent
 from xinyong.lists.rules import State
 from xinyong.records.models import Record
+from xinyong.records.service import payload_values
 
 
 def import_list_file(session: Session, path: Path, *, dept_code: str, item_code: str = "serious_dishonesty",
@@ -63,7 +63,7 @@ def import_entries_from_batch(session: Session, batch_id: int, *, list_type: str
                                    .order_by(Record.source_row, Record.id)))
     counts = {"entries": 0, "published": 0, "proposed": 0, "rejected": 0, "existing": 0}
     for rec in records:
-        values: dict[str, str] = json.loads(rec.payload)
+        values = payload_values(session, rec.layout_id, rec.payload)
         code = list_type or values.get("list_type", "")
         try:
             lt = _list_type_for(code)

@@ -306,7 +306,7 @@ def _correct(session: Session, record_id: int, corrections: dict[str, str], *, a
     if unknown:
         valid = "、".join(f"{f.name}（{f.label}）" for f in item.fields)
         raise Refused(f"更正内容中的字段 {'、'.join(unknown)} 不在信息项“{item.name}”中；可更正的字段：{valid}")
-    values: dict[str, Any] = json.loads(rec.payload)
+    values: dict[str, Any] = dict(records.record_values(rec))
     secrets = records.record_secrets(rec)  # the new version needs the clear values to re-split them; audited
     values.update(secrets)
     if secrets:

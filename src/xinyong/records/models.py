@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
@@ -25,6 +25,19 @@ STATE_LABELS = {
     "revoked": "已撤销",
     "expired": "已届满",
 }
+
+
+class PayloadLayout(Base):
+    """The field names a record payload's values stand for, in order: the item's catalog field list when the
+    record was written. Immutable; records.service.layout_for gets or creates one, and caches both ways."""
+
+    __tablename__ = "payload_layouts"
+    __table_args__ = (UniqueConstraint("item_code", "fields"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_code: Mapped[str] = mapped_column(ascii_key(64))
+    fields: Mapped[str] = mapped_column(Text)  # compact JSON array of field names
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Record(Base):
@@ -53,14 +66,19 @@ class Record(Base):
     supersedes_id: Mapped[int | None] = mapped_column(BigId)
     report_workdays: Mapped[int | None] = mapped_column(Integer)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
-    # JSON object: field name -> normalised value; sensitive fields hold only their masked form.
+    # Positional JSON array: the normalised values in the order of the layout's fields, null for an empty
+    # value, trailing nulls left out (`[]` when none); sensitive fields hold only their masked form. Field
+    # names are not repeated in every record: they cost ~40% of the bytes the server parses and indexes on
+    # ingest. Read it through records.service.payload_values / record_values, never as a JSON object.
+    layout_id: Mapped[int] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Sensitive fields (证件号码 columns), set only when the record has any: `secrets` is the AES-GCM
     # ciphertext (core.crypto.encrypt) of the compact JSON object {field: clear value} in catalog order, for
     # the rare authorised read (records.service.record_secrets); `secret_hashes` is "field:hexhash …" (keyed
-    # hashes, SECRET_PURPOSE, catalog order) for records.service.find_records_by_secret. Neither is indexed:
-    # an index would cost every ingest, and lookups by secret are rare and audited.
+    # hashes, SECRET_PURPOSE, the first 32 hex digits = 128 bits of each, catalog order) for
+    # records.service.find_records_by_secret. Neither is indexed: an index would cost every ingest, and
+    # lookups by secret are rare and audited.
     secrets: Mapped[str | None] = mapped_column(Text)
     secret_hashes: Mapped[str | None] = mapped_column(Text)
 

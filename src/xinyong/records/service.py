@@ -1,24 +1,37 @@
-"""Records on the request path: one record at a time, visibility, state changes with events."""
+"""Records on the request path: one record at a time, visibility, state changes with events.
+
+Payloads are positional (see Record.payload): written under a layout (layout_for) and read back through it
+(payload_values, record_values). Ingest writes the same bytes in bulk (ingest/payload.py).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+import orjson
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, object_session
 
+from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, crypto
+from xinyong.core.db import new_session, utcnow
 from xinyong.core.errors import NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
 from xinyong.records import rules
-from xinyong.records.models import STATE_LABELS, Record, RecordEvent
+from xinyong.records.models import STATE_LABELS, PayloadLayout, Record, RecordEvent
 from xinyong.subjects.models import Subject
 
 SECRET_PURPOSE = "record_secret"
+SECRET_HASH_HEX = 32  # hex digits of a keyed hash kept in secret_hashes: 128 bits, plenty to find a value
 
 
 def secrets_json(pairs: Sequence[tuple[str, str]]) -> str:
@@ -29,9 +42,10 @@ def secrets_json(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def secret_hashes_text(pairs: Sequence[tuple[str, str]], hash_of: Callable[[str], str] | None = None) -> str:
-    """Record.secret_hashes: "field:hexhash field:hexhash", keyed hashes (SECRET_PURPOSE), catalog order."""
+    """Record.secret_hashes: "field:hexhash field:hexhash", keyed hashes (SECRET_PURPOSE) cut to
+    SECRET_HASH_HEX digits, catalog order."""
     hash_of = hash_of or crypto.hasher(SECRET_PURPOSE)
-    return " ".join(f"{name}:{hash_of(value)}" for name, value in pairs)
+    return " ".join(f"{name}:{hash_of(value)[:SECRET_HASH_HEX]}" for name, value in pairs)
 
 
 def record_secrets(rec: Record) -> dict[str, str]:
@@ -48,13 +62,14 @@ def record_secrets(rec: Record) -> dict[str, str]:
 def find_records_by_secret(session: Session, value: str, field: str | None = None) -> list[Record]:
     """Records holding a sensitive value (e.g. an ID number), optionally only in one field; oldest first.
 
-    Matches by keyed hash (`secret_hashes LIKE '%:<hash>%'`): the value is hashed, never compared in
-    clear. This is an unindexed scan of records, on purpose: such lookups are rare and audited (the caller
-    records who looked and why, never the value), while an index on the hashes would cost every ingest.
+    Matches by keyed hash (`secret_hashes LIKE '%:<hash>%'`, the hash cut as stored): the value is hashed,
+    never compared in clear. This is an unindexed scan of records, on purpose: such lookups are rare and
+    audited (the caller records who looked and why, never the value), while an index on the hashes would
+    cost every ingest.
     The value is tried as given and in the normalised form ingest stores for codes (NFKC, no spaces,
     upper case)."""
     hash_of = crypto.hasher(SECRET_PURPOSE)
-    hashes = sorted({hash_of(v) for v in {value.strip(), normalize_code(value)} if v})
+    hashes = sorted({hash_of(v)[:SECRET_HASH_HEX] for v in {value.strip(), normalize_code(value)} if v})
     if not hashes:
         return []
     col = Record.secret_hashes
@@ -66,12 +81,167 @@ def find_records_by_secret(session: Session, value: str, field: str | None = Non
     return list(session.scalars(select(Record).where(col.is_not(None), or_(*conds)).order_by(Record.id)))
 
 
-def payload_json(item_code: str, values: dict[str, Any]) -> str:
-    """Canonical payload: catalog field order, empty values left out, compact. Ingest produces the same bytes."""
-    item = get_catalog().get(item_code)
-    ordered = {f.name: str(values[f.name]) for f in item.fields
-               if values.get(f.name) not in (None, "")}
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+# ---- payloads and their layouts -------------------------------------------------------------------
+
+
+def payload_text(fields: Sequence[str], values: Mapping[str, Any]) -> str:
+    """A positional payload: the values in `fields` order, null for an empty one, trailing nulls left out,
+    compact, ensure_ascii=False. Ingest produces the same bytes (ingest/payload.py)."""
+    out: list[str | None] = [None if values.get(n) in (None, "") else str(values[n]) for n in fields]
+    while out and out[-1] is None:
+        out.pop()
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def payload_json(item_code: str, values: Mapping[str, Any]) -> str:
+    """The canonical payload of a new record: positional in the item's catalog field order (its layout)."""
+    return payload_text(catalog_fields(get_catalog().get(item_code)), values)
+
+
+def catalog_fields(item: CatalogItem) -> tuple[str, ...]:
+    """The layout of the records written now: the item's full catalog field list."""
+    return tuple(f.name for f in item.fields)
+
+
+def decode_payload(fields: Sequence[str], payload: str) -> dict[str, str]:
+    """{field: value} of a positional payload, non-empty values only, in layout order."""
+    return {name: value for name, value in zip(fields, orjson.loads(payload), strict=False) if value is not None}
+
+
+@dataclass
+class _Layouts:
+    ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (item_code, fields JSON) -> id
+    fields: dict[int, tuple[str, ...]] = field(default_factory=dict)  # id -> field names
+
+    def add(self, layout_id: int, item_code: str, text: str) -> tuple[str, ...]:
+        names = tuple(json.loads(text))
+        self.ids[(item_code, text)] = layout_id
+        self.fields[layout_id] = names
+        return names
+
+
+# Committed layouts, per database (engine): rows are immutable and never deleted, so entries stay true. A
+# layout is cached only when read by a transaction that did not create one: what it read is committed then.
+# Until the creating transaction commits, its rows are read again (a layout is created once per catalog
+# change): a cached id must never name a row that was rolled back, with a savepoint or the transaction,
+# since its id could be handed out again.
+_committed: weakref.WeakKeyDictionary[Engine, _Layouts] = weakref.WeakKeyDictionary()
+_committed_lock = threading.Lock()
+_CREATED_IN = "xinyong.records.layout_created_in"  # session.info: the transaction that created a layout
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _known(engine: Engine) -> _Layouts:
+    known = _committed.get(engine)
+    if known is None:
+        with _committed_lock:
+            known = _committed.setdefault(engine, _Layouts())
+    return known
+
+
+def _remember(session: Session, layout_id: int, item_code: str, text: str) -> tuple[str, ...]:
+    """Cache a layout row this session read, unless its transaction created layouts (then it may be its own)."""
+    if session.info.get(_CREATED_IN) is session.get_transaction():
+        return tuple(json.loads(text))
+    return _known(_engine_of(session)).add(layout_id, item_code, text)
+
+
+def layout_for(session: Session, item: CatalogItem) -> int:
+    """The id of the layout new records of `item` are written in (its catalog field list), created when new.
+
+    Safe when two transactions create the same layout at once: INSERT ... ON CONFLICT DO NOTHING, then read
+    (on PostgreSQL the second insert waits for the first transaction to end). Cached in-process."""
+    text = json.dumps(list(catalog_fields(item)), ensure_ascii=False, separators=(",", ":"))
+    found = _known(_engine_of(session)).ids.get((item.code, text))
+    if found is not None:
+        return found
+    lookup = select(PayloadLayout.id).where(PayloadLayout.item_code == item.code, PayloadLayout.fields == text)
+    found = session.scalar(lookup)
+    if found is None:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = (insert(PayloadLayout).values(item_code=item.code, fields=text, created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["item_code", "fields"]).returning(PayloadLayout.id))
+        found = session.scalar(stmt)
+        if found is not None:
+            session.info[_CREATED_IN] = session.get_transaction()
+            return found
+        found = session.scalar(lookup)  # another transaction created it meanwhile (and committed)
+        if found is None:
+            raise RuntimeError(f"无法建立信息项 {item.code} 的载荷布局")
+    _remember(session, found, item.code, text)
+    return found
+
+
+def layout_fields(session: Session, layout_id: int) -> tuple[str, ...]:
+    """The field names of a layout (cached)."""
+    fields = _known(_engine_of(session)).fields.get(layout_id)
+    if fields is not None:
+        return fields
+    row = session.execute(select(PayloadLayout.item_code, PayloadLayout.fields)
+                          .where(PayloadLayout.id == layout_id)).first()
+    if row is None:
+        raise RuntimeError(f"载荷布局 {layout_id} 不存在：数据库不完整，请从备份恢复")
+    return _remember(session, layout_id, row.item_code, row.fields)
+
+
+def payload_values(session: Session | None, layout_id: int, payload: str) -> dict[str, str]:
+    """{field: value} of a stored payload, non-empty values only, in layout order. Without a session, an
+    uncached layout is read with a short one of its own."""
+    if session is None:
+        with new_session() as own:
+            return decode_payload(layout_fields(own, layout_id), payload)
+    return decode_payload(layout_fields(session, layout_id), payload)
+
+
+def record_values(rec: Record) -> dict[str, str]:
+    """payload_values of an ORM record, through the session it belongs to."""
+    return payload_values(object_session(rec), rec.layout_id, rec.payload)
+
+
+def cached_layout_fields(engine: Engine, layout_id: int) -> tuple[str, ...] | None:
+    """The fields of a committed layout when this process knows them already; never queries."""
+    return _known(engine).fields.get(layout_id)
+
+
+def remember_layouts(engine: Engine, rows: Iterable[tuple[int, str, str]]) -> None:
+    """Cache committed layout rows (id, item_code, fields JSON) read by a caller without a session (ingest)."""
+    known = _known(engine)
+    for layout_id, item_code, text in rows:
+        known.add(layout_id, item_code, text)
+
+
+def forget_layouts() -> None:
+    """Empty the in-process caches: only for a database whose tables were emptied under a running process
+    (tests). Layout rows are never deleted otherwise."""
+    with _committed_lock:
+        _committed.clear()
+
+
+def item_layouts(session: Session, item_code: str) -> dict[int, tuple[str, ...]]:
+    """Every layout of an item (id -> fields), oldest first."""
+    rows = session.execute(select(PayloadLayout.id, PayloadLayout.fields)
+                           .where(PayloadLayout.item_code == item_code).order_by(PayloadLayout.id))
+    return {layout_id: tuple(json.loads(text)) for layout_id, text in rows}
+
+
+def earlier_keys(dept_id: int, item_code: str, subject_key_: str, values: Mapping[str, str],
+                 layouts: Iterable[Sequence[str]]) -> list[str]:
+    """The record keys a record without a decision number would have had under other (earlier) layouts.
+
+    Such a record is identified by its content hash, which depends on the positions of the values: after a
+    field was inserted into the item or the fields reordered, the same content gets another key. Under each
+    layout that holds all of its values, it is looked for under the key it had there."""
+    filled = set(values)
+    out = []
+    for fields in layouts:
+        if filled <= set(fields):
+            digest = rules.content_hash(item_code, payload_text(fields, values))
+            out.append(rules.record_key(dept_id, item_code, None, subject_key_, digest))
+    return out
 
 
 def subject_key(subject: Subject) -> str:
@@ -92,17 +262,27 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
         if raw:
             secrets.append((f.name, str(raw)))
             clear[f.name] = mask_citizen_id(str(raw))
-    body = payload_json(item_code, clear)
+    layout_id = layout_for(session, item)
+    fields = catalog_fields(item)
+    body = payload_text(fields, clear)
     digest = rules.content_hash(item_code, body)
     key = rules.record_key(dept_id, item_code, decision_no, subject_key(subject), digest)
     current = session.scalar(select(Record).where(Record.record_key == key, Record.state != "superseded")
                              .order_by(Record.version.desc()).limit(1))
-    if current is not None and current.content_hash == digest:
-        return current
+    if current is None and not decision_no:
+        earlier = [f for i, f in item_layouts(session, item_code).items() if i != layout_id]
+        keys = earlier_keys(dept_id, item_code, subject_key(subject), decode_payload(fields, body), earlier)
+        stored = session.scalar(select(Record).where(Record.record_key.in_(keys), Record.state != "superseded")
+                                .order_by(Record.version.desc()).limit(1)) if keys else None
+        if stored is not None:
+            return stored  # the same content, stored before a catalog change moved its values
+    if current is not None and (current.content_hash == digest or (
+            current.layout_id != layout_id and record_values(current) == decode_payload(fields, body))):
+        return current  # the same content; written before a catalog change, it differs only in the layout
     rec = Record(subject_id=subject.id, item_code=item_code, dept_id=dept_id, batch_id=batch_id,
                  source_row=source_row, record_key=key, content_hash=digest, decision_no=decision_no,
                  decision_date=decision_date, severity=severity, publish_from=publish_from,
-                 publish_until=publish_until, state="active", payload=body,
+                 publish_until=publish_until, state="active", layout_id=layout_id, payload=body,
                  secrets=crypto.encrypt(secrets_json(secrets)) if secrets else None,
                  secret_hashes=secret_hashes_text(secrets) if secrets else None,
                  version=(current.version + 1) if current else 1, supersedes_id=current.id if current else None)
@@ -165,7 +345,7 @@ def visible_records(session: Session, subject_id: int, audience: str = "public",
 
 def record_out(rec: Record) -> dict[str, Any]:
     item = get_catalog().find(rec.item_code)
-    values = json.loads(rec.payload)
+    values = record_values(rec)
     labelled = []
     if item is not None:
         for f in item.fields:

@@ -52,7 +52,7 @@ def facts(session: Session, rec: Record) -> rules.RecordFacts:
     dept = session.get(Department, rec.dept_id)
     types: tuple[str, ...] = ()
     if item is not None and item.publication.type_field:
-        types = tuple(split_penalty_types(json.loads(rec.payload).get(item.publication.type_field)))
+        types = tuple(split_penalty_types(records.record_values(rec).get(item.publication.type_field)))
     return rules.RecordFacts(item_code=rec.item_code, item_name=item.name if item else rec.item_code, state=rec.state,
                              severity=rec.severity, decision_date=rec.decision_date, publish_from=rec.publish_from,
                              dept_code=dept.code if dept else "", penalty_types=types)

@@ -79,7 +79,7 @@ def record_rows(item: Any, recs: list[Any]) -> tuple[list[str], list[dict[str, A
     columns: list[str] = []
     rows = []
     for rec in recs:
-        values = json.loads(rec.payload)
+        values = records.record_values(rec)
         cells = dict(_cell(item, values, n) for n in names)
         if item.code == "admin_penalty":
             cells["公示截止"] = (rec.publish_until - timedelta(days=1)).isoformat() if rec.publish_until else "长期"

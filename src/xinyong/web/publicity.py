@@ -12,7 +12,6 @@ Natural persons' records are never listed here.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from xinyong.accounts.models import Department
 from xinyong.catalog.service import get_catalog
 from xinyong.records.models import Record
 from xinyong.records.rules import VISIBLE_STATES
+from xinyong.records.service import payload_values
 from xinyong.subjects.models import Subject
 
 COUNT_CAP = 10_000
@@ -95,7 +95,8 @@ def publicity_rows(session: Session, f: Filters, *, limit: int, after: int | Non
     stmt = stmt.order_by(Record.id.desc()).limit(limit)
     depts = department_names(session)
     kinds = dual_items()
-    return [row_out(rec, name, uscc, depts, kinds) for rec, name, uscc in session.execute(stmt)]
+    return [row_out(rec, name, uscc, depts, kinds, payload_values(session, rec.layout_id, rec.payload))
+            for rec, name, uscc in session.execute(stmt)]
 
 
 def count_capped(session: Session, f: Filters, today: date | None = None, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -108,9 +109,9 @@ def department_names(session: Session) -> dict[int, str]:
     return {d.id: d.name for d in session.scalars(select(Department).order_by(Department.code))}
 
 
-def row_out(rec: Record, name: str, uscc: str | None, depts: dict[int, str],
-            kinds: dict[str, str] | None = None) -> dict[str, Any]:
-    values = json.loads(rec.payload)
+def row_out(rec: Record, name: str, uscc: str | None, depts: dict[int, str], kinds: dict[str, str] | None,
+            values: dict[str, str]) -> dict[str, Any]:
+    """One row of the list; `values`: the record's payload values (records.service.payload_values)."""
     kind = (kinds if kinds is not None else dual_items()).get(rec.item_code, "")
     if kind == "penalty":
         category = values.get("penalty_type", "")
