@@ -32,7 +32,7 @@ from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import buffer, ids
 from xinyong.core.db import Base, get_engine, utcnow
 from xinyong.records.models import STATE_LABELS
-from xinyong.records.service import cached_layout_fields, remember_layouts
+from xinyong.records.service import known_layout_fields, remember_layouts
 
 log = logging.getLogger("xinyong.checks")
 
@@ -65,8 +65,8 @@ def _sql(dialect: str) -> str:
 
 def _missing_layouts(engine: Any, rows: list[tuple[Any, ...]]) -> str | None:
     """SQL reading the layouts of these rows that the cache lacks (ids are integers: inlined), or None."""
-    missing = sorted({int(row[LAYOUT]) for row in rows if row[RID] is not None
-                      and cached_layout_fields(engine, row[LAYOUT]) is None})
+    known = known_layout_fields(engine)
+    missing = sorted({int(row[LAYOUT]) for row in rows if row[RID] is not None and row[LAYOUT] not in known})
     if not missing:
         return None
     return f"SELECT id, item_code, fields FROM payload_layouts WHERE id IN ({', '.join(map(str, missing))})"
@@ -112,6 +112,7 @@ def render(rows: list[tuple[Any, ...]], query: service.Query, *, engine: Any, de
         day = today.isoformat()
         records: list[dict[str, Any]] = []
         facts: list[rules.RecordFact] = []
+        layouts = known_layout_fields(engine)
         for row in rows:
             if row[RID] is None:
                 continue
@@ -119,7 +120,7 @@ def render(rows: list[tuple[Any, ...]], query: service.Query, *, engine: Any, de
             state = row[STATE]
             if item is None or not dept_visible(state, item.disclosure, row[PUBLISH_FROM], row[PUBLISH_UNTIL], day):
                 continue
-            fields = cached_layout_fields(engine, row[LAYOUT])
+            fields = layouts.get(row[LAYOUT])
             if fields is None:
                 return None
             values = {name: value for name, value in zip(fields, orjson.loads(row[PAYLOAD]), strict=False)

@@ -207,6 +207,12 @@ def cached_layout_fields(engine: Engine, layout_id: int) -> tuple[str, ...] | No
     return _known(engine).fields.get(layout_id)
 
 
+def known_layout_fields(engine: Engine) -> Mapping[int, tuple[str, ...]]:
+    """Every committed layout this process knows (id -> field names), for a caller reading many records at once
+    (read it once, then index it; never queries)."""
+    return _known(engine).fields
+
+
 def remember_layouts(engine: Engine, rows: Iterable[tuple[int, str, str]]) -> None:
     """Cache committed layout rows (id, item_code, fields JSON) read by a caller without a session (ingest)."""
     known = _known(engine)
