@@ -61,8 +61,13 @@ class _FileHash:
         self._thread.start()
 
     def _run(self, path: Path) -> None:
-        with path.open("rb") as fh:
-            self.digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        try:
+            with path.open("rb") as fh:
+                self.digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            # A refused file is removed by the caller (an upload's temporary copy) while this may still be
+            # reading it; nobody asks for the digest of a refused file.
+            self.digest = ""
 
     def result(self) -> str:
         self._thread.join()
