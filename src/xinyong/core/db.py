@@ -146,6 +146,12 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
+def engine_of(session: Session) -> Engine:
+    """The engine a session is bound to (its bind may be a Connection of that engine)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def dialect_name(session_or_engine: Session | Engine) -> str:
     bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
     return bind.dialect.name

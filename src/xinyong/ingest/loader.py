@@ -29,17 +29,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from xinyong.core.db import dialect_name
+from xinyong.core.db import dialect_name, engine_of
 
 _STOP = object()
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
 
 
 class Loader(ABC):
@@ -188,7 +182,7 @@ class Loader(ABC):
             if not self._separate_reader():
                 self.flush()
                 return self.conn
-            self._reader_wrapper = _engine(self.session).raw_connection()
+            self._reader_wrapper = engine_of(self.session).raw_connection()
             self._reader = self._reader_wrapper.driver_connection
         return self._reader
 
@@ -267,7 +261,7 @@ class SQLiteLoader(Loader):
         self._next: dict[str, int] = {}
 
     def _separate_reader(self) -> bool:
-        database = _engine(self.session).url.database
+        database = engine_of(self.session).url.database
         return bool(database) and database != ":memory:" and not str(database).startswith("file::memory:")
 
     def _encode(self, table: str, frame: pl.DataFrame) -> Any:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Engine
 
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.core import crypto
+from xinyong.core.db import engine_of
 from xinyong.ingest.loader import Loader
 from xinyong.ingest.normalise import json_escape
 from xinyong.ingest.payload import (
@@ -33,13 +33,12 @@ from xinyong.ingest.payload import (
     record_keys,
 )
 from xinyong.records.service import (
-    SECRET_HASH_HEX,
-    SECRET_PURPOSE,
-    cached_layout_fields,
     catalog_fields,
     decode_payload,
     earlier_keys,
+    known_layout_fields,
     remember_layouts,
+    secret_hasher,
 )
 
 RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "content_hash",
@@ -97,8 +96,7 @@ class RecordWriter:
     def __post_init__(self) -> None:
         self.sensitive = [f.name for f in self.item.sensitive_fields()]
         self.fields = catalog_fields(self.item)
-        hasher = crypto.hasher(SECRET_PURPOSE)
-        self.hash_secret: Callable[[str], str] = lambda value: hasher(value)[:SECRET_HASH_HEX]
+        self.hash_secret = secret_hasher()
         self._seen = pl.DataFrame(schema={"_h": pl.UInt64, "id": pl.Int64})
         self._overflow = False
         self._hashed: dict[str, str] = {}
@@ -264,14 +262,14 @@ class RecordWriter:
 
     def _layouts(self, ids: list[int]) -> dict[int, tuple[str, ...]]:
         """Fields of committed layouts: cached, else read on the loader's connection (the session's is its own)."""
-        bind = self.loader.session.get_bind()
-        engine = bind if isinstance(bind, Engine) else bind.engine
-        missing = [i for i in ids if cached_layout_fields(engine, i) is None]
+        engine = engine_of(self.loader.session)
+        known = known_layout_fields(engine)
+        missing = [i for i in ids if i not in known]
         if missing:
             remember_layouts(engine, self.loader.lookup("SELECT id, item_code, fields FROM payload_layouts", "id", missing))
         out: dict[int, tuple[str, ...]] = {}
         for i in ids:
-            found = cached_layout_fields(engine, i)
+            found = known.get(i)
             if found is None:
                 raise RuntimeError(f"载荷布局 {i} 不存在：数据库不完整，请从备份恢复")
             out[i] = found
@@ -301,7 +299,7 @@ class RecordWriter:
         """Sensitive values become two columns of the record itself (no table of their own, whose COPY and
         indexes cost more than the records): `secrets`, AES-GCM of the compact JSON {field: clear value}
         (catalog order, non-empty values; the bytes of records.service.secrets_json) for authorised reads, and
-        `secret_hashes`, "field:keyed-hash …" (cut to SECRET_HASH_HEX digits, records.service.secret_hashes_text)
+        `secret_hashes`, "field:keyed-hash …" (records.service.secret_hasher, secret_hashes_text)
         for lookup.
 
         Each distinct JSON of a chunk is encrypted once (fresh nonce) and rows holding the same values share

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, object_session
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, crypto
-from xinyong.core.db import new_session, utcnow
+from xinyong.core.db import engine_of, new_session, utcnow
 from xinyong.core.errors import NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
 from xinyong.records import rules
@@ -41,11 +41,16 @@ def secrets_json(pairs: Sequence[tuple[str, str]]) -> str:
     return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
 
 
+def secret_hasher() -> Callable[[str], str]:
+    """The keyed hash of a sensitive value as secret_hashes keeps it: SECRET_PURPOSE, cut to SECRET_HASH_HEX digits."""
+    hasher = crypto.hasher(SECRET_PURPOSE)
+    return lambda value: hasher(value)[:SECRET_HASH_HEX]
+
+
 def secret_hashes_text(pairs: Sequence[tuple[str, str]], hash_of: Callable[[str], str] | None = None) -> str:
-    """Record.secret_hashes: "field:hexhash field:hexhash", keyed hashes (SECRET_PURPOSE) cut to
-    SECRET_HASH_HEX digits, catalog order."""
-    hash_of = hash_of or crypto.hasher(SECRET_PURPOSE)
-    return " ".join(f"{name}:{hash_of(value)[:SECRET_HASH_HEX]}" for name, value in pairs)
+    """Record.secret_hashes: "field:hexhash field:hexhash", keyed hashes (secret_hasher), catalog order."""
+    hash_of = hash_of or secret_hasher()
+    return " ".join(f"{name}:{hash_of(value)}" for name, value in pairs)
 
 
 def record_secrets(rec: Record) -> dict[str, str]:
@@ -68,8 +73,8 @@ def find_records_by_secret(session: Session, value: str, field: str | None = Non
     cost every ingest.
     The value is tried as given and in the normalised form ingest stores for codes (NFKC, no spaces,
     upper case)."""
-    hash_of = crypto.hasher(SECRET_PURPOSE)
-    hashes = sorted({hash_of(v)[:SECRET_HASH_HEX] for v in {value.strip(), normalize_code(value)} if v})
+    hash_of = secret_hasher()
+    hashes = sorted({hash_of(v) for v in {value.strip(), normalize_code(value)} if v})
     if not hashes:
         return []
     col = Record.secret_hashes
@@ -130,11 +135,6 @@ _committed_lock = threading.Lock()
 _CREATED_IN = "xinyong.records.layout_created_in"  # session.info: the transaction that created a layout
 
 
-def _engine_of(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
 def _known(engine: Engine) -> _Layouts:
     known = _committed.get(engine)
     if known is None:
@@ -147,7 +147,7 @@ def _remember(session: Session, layout_id: int, item_code: str, text: str) -> tu
     """Cache a layout row this session read, unless its transaction created layouts (then it may be its own)."""
     if session.info.get(_CREATED_IN) is session.get_transaction():
         return tuple(json.loads(text))
-    return _known(_engine_of(session)).add(layout_id, item_code, text)
+    return _known(engine_of(session)).add(layout_id, item_code, text)
 
 
 def layout_for(session: Session, item: CatalogItem) -> int:
@@ -156,7 +156,7 @@ def layout_for(session: Session, item: CatalogItem) -> int:
     Safe when two transactions create the same layout at once: INSERT ... ON CONFLICT DO NOTHING, then read
     (on PostgreSQL the second insert waits for the first transaction to end). Cached in-process."""
     text = json.dumps(list(catalog_fields(item)), ensure_ascii=False, separators=(",", ":"))
-    found = _known(_engine_of(session)).ids.get((item.code, text))
+    found = _known(engine_of(session)).ids.get((item.code, text))
     if found is not None:
         return found
     lookup = select(PayloadLayout.id).where(PayloadLayout.item_code == item.code, PayloadLayout.fields == text)
@@ -178,7 +178,7 @@ def layout_for(session: Session, item: CatalogItem) -> int:
 
 def layout_fields(session: Session, layout_id: int) -> tuple[str, ...]:
     """The field names of a layout (cached)."""
-    fields = _known(_engine_of(session)).fields.get(layout_id)
+    fields = _known(engine_of(session)).fields.get(layout_id)
     if fields is not None:
         return fields
     row = session.execute(select(PayloadLayout.item_code, PayloadLayout.fields)
@@ -200,11 +200,6 @@ def payload_values(session: Session | None, layout_id: int, payload: str) -> dic
 def record_values(rec: Record) -> dict[str, str]:
     """payload_values of an ORM record, through the session it belongs to."""
     return payload_values(object_session(rec), rec.layout_id, rec.payload)
-
-
-def cached_layout_fields(engine: Engine, layout_id: int) -> tuple[str, ...] | None:
-    """The fields of a committed layout when this process knows them already; never queries."""
-    return _known(engine).fields.get(layout_id)
 
 
 def known_layout_fields(engine: Engine) -> Mapping[int, tuple[str, ...]]:
