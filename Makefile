@@ -66,7 +66,7 @@ bench: install-test
 	$(BIN)/python bench/run_all.py
 
 lock:
-	$(BIN)/pip freeze --exclude-editable | grep -vE '^(pytest|pytest-xdist|hypothesis|playwright|ruff|mypy|types-|execnet|iniconfig|pluggy|sortedcontainers|greenlet|pyee|mypy_extensions|mypy-extensions|pathspec|librt|ast-serialize)' > requirements.lock
+	$(BIN)/pip freeze --exclude-editable | grep -vE '^(pytest|pytest-xdist|hypothesis|playwright|ruff|mypy|types-|execnet|iniconfig|pluggy|sortedcontainers|greenlet|pyee|mypy_extensions|mypy-extensions|pathspec|librt|ast-serialize|schemathesis|harfile|hypothesis-graphql|graphql-core|jsonschema_rs|pyrate-limiter|requests|urllib3|werkzeug)' > requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
