@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Department
+from xinyong.accounts.sessions import end_session, start_session
 from xinyong.core.errors import Unauthorized
 from xinyong.ingest.models import Batch
 from xinyong.records.models import Record
@@ -40,14 +41,13 @@ def login(request: Request, db: DbSession, username: Annotated[str, Form()], pas
     except Unauthorized as exc:
         return render(request, "admin/login.html", {"error": exc.detail, "next": next, "username": username},
                       status_code=401)
-    request.session.clear()
-    request.session["user_id"] = user.id
+    start_session(db, request, user=user)
     return RedirectResponse(next if next.startswith("/admin") else "/admin", status_code=303)
 
 
 @pages.post("/logout")
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, db: DbSession) -> Response:
+    end_session(db, request)
     return RedirectResponse("/admin/login", status_code=303)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Department, User
+from xinyong.accounts.sessions import session_principal
 from xinyong.core.db import new_session
 from xinyong.core.errors import Unauthorized
 
@@ -59,9 +60,8 @@ OptionalDept = Annotated[Department | None, Depends(optional_dept)]
 
 
 def current_user(request: Request, db: DbSession) -> User:
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    user = db.get(User, user_id) if user_id else None
-    if user is None or not user.active:
+    user, _ = session_principal(db, request)
+    if user is None:
         raise LoginRequired("请先登录管理后台")
     request.state.actor = f"user:{user.username}"
     return user
