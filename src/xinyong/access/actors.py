@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xinyong.accounts.models import Department, SubjectAccount, User
 
 
 class ActorKind(StrEnum):
@@ -48,3 +52,25 @@ class Actor:
 
 
 ANONYMOUS = Actor(ActorKind.ANONYMOUS)
+
+
+def actor_for_dept(dept: Department) -> Actor:
+    """A department's API key (and what a service given only a Department acts as)."""
+    return Actor(ActorKind.DEPT_KEY, label=f"dept:{dept.code}", dept_id=dept.id, dept_code=dept.code,
+                 is_credit_office=bool(dept.is_credit_office))
+
+
+_ROLE_KINDS = {"operator": ActorKind.OPERATOR, "auditor": ActorKind.AUDITOR, "dept": ActorKind.DEPT_USER}
+
+
+def actor_for_user(user: User, dept: Department | None) -> Actor:
+    # an unknown role acts as nobody more than a department user
+    kind = _ROLE_KINDS.get(user.role, ActorKind.DEPT_USER)
+    return Actor(kind, label=f"user:{user.username}", dept_id=dept.id if dept else None,
+                 dept_code=dept.code if dept else None, user_id=user.id,
+                 is_credit_office=kind is ActorKind.OPERATOR or bool(dept is not None and dept.is_credit_office))
+
+
+def actor_for_account(account: SubjectAccount) -> Actor:
+    return Actor(ActorKind.SUBJECT, label=f"account:{account.uscc}", account_id=account.id,
+                 subject_id=account.subject_id)

@@ -20,9 +20,9 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from xinyong.access import policy
-from xinyong.access.actors import ANONYMOUS, Actor, ActorKind
+from xinyong.access.actors import ANONYMOUS, Actor, actor_for_account, actor_for_dept, actor_for_user
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Department, SubjectAccount, User
+from xinyong.accounts.models import Department, User
 from xinyong.accounts.sessions import session_principal
 from xinyong.core.db import new_session
 from xinyong.core.errors import Forbidden, Unauthorized
@@ -62,27 +62,6 @@ def bearer_key(request: Request) -> str | None:
 
 
 # ---------------------------------------------------------------- actors
-
-def actor_for_dept(dept: Department) -> Actor:
-    return Actor(ActorKind.DEPT_KEY, label=f"dept:{dept.code}", dept_id=dept.id, dept_code=dept.code,
-                 is_credit_office=bool(dept.is_credit_office))
-
-
-_ROLE_KINDS = {"operator": ActorKind.OPERATOR, "auditor": ActorKind.AUDITOR, "dept": ActorKind.DEPT_USER}
-
-
-def actor_for_user(user: User, dept: Department | None) -> Actor:
-    # an unknown role acts as nobody more than a department user
-    kind = _ROLE_KINDS.get(user.role, ActorKind.DEPT_USER)
-    return Actor(kind, label=f"user:{user.username}", dept_id=dept.id if dept else None,
-                 dept_code=dept.code if dept else None, user_id=user.id,
-                 is_credit_office=kind is ActorKind.OPERATOR or bool(dept is not None and dept.is_credit_office))
-
-
-def actor_for_account(account: SubjectAccount) -> Actor:
-    return Actor(ActorKind.SUBJECT, label=f"account:{account.uscc}", account_id=account.id,
-                 subject_id=account.subject_id)
-
 
 def actor_of(db: Session, request: Request) -> Actor:
     """Who is calling: an API key (a wrong or revoked one is a 401, never anonymous), else a staff user's or an

@@ -17,8 +17,8 @@ import time
 from fastapi import Request
 
 from xinyong.access import policy
-from xinyong.access.actors import Actor
-from xinyong.access.deps import actor_for_dept, actor_of, bearer_key, department_of
+from xinyong.access.actors import Actor, actor_for_dept
+from xinyong.access.deps import actor_of, bearer_key, department_of
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Department
 from xinyong.core.db import get_engine, new_session

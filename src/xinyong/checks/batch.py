@@ -560,12 +560,14 @@ def read_upload(data: bytes, file_name: str) -> list[str]:
 
 
 def get_batch(session: Session, batch_id: int, dept: Department) -> BatchCheck:
+    from xinyong.access.actors import actor_for_dept
+    from xinyong.access.policy import may_read_check_batch
     from xinyong.core.errors import Forbidden, NotFound
 
     batch = session.get(BatchCheck, batch_id)
     if batch is None:
         raise NotFound(f"批量核查 {batch_id} 不存在，请核对编号")
-    if batch.dept_id != dept.id and not dept.is_credit_office:
+    if not may_read_check_batch(actor_for_dept(dept), dept_id=batch.dept_id):
         raise Forbidden("只能下载本部门的批量核查结果")
     return batch
 

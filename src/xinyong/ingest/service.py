@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import actor_for_dept
+from xinyong.access.policy import may_read_batch
 from xinyong.accounts.models import Department
 from xinyong.accounts.service import get_department
 from xinyong.catalog.schemas import CatalogItem
@@ -185,7 +187,7 @@ def get_batch(session: Session, batch_id: int, *, viewer: Department | None = No
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"批次 {batch_id} 不存在，请核对批次编号")
-    if viewer is not None and not viewer.is_credit_office and viewer.id != batch.dept_id:
+    if viewer is not None and not may_read_batch(actor_for_dept(viewer), dept_id=batch.dept_id):
         raise Forbidden("只有报送该批次的部门或信用办可以查看此批次")
     return batch
 

@@ -20,6 +20,8 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import actor_for_dept
+from xinyong.access.policy import may_manage_webhook
 from xinyong.accounts.models import Department
 from xinyong.core import audit, crypto
 from xinyong.core.db import dialect_name, utcnow
@@ -59,7 +61,7 @@ def list_webhooks(session: Session, dept: Department) -> list[Webhook]:
 
 def deactivate_webhook(session: Session, dept: Department, webhook_id: int) -> Webhook:
     hook = session.get(Webhook, webhook_id)
-    if hook is None or hook.dept_id != dept.id:
+    if hook is None or not may_manage_webhook(actor_for_dept(dept), dept_id=hook.dept_id):
         raise NotFound(f"本部门没有编号为 {webhook_id} 的接收地址")
     hook.active = False
     audit.record(session, actor=f"dept:{dept.code}", action="webhook.deactivate", entity="webhook", entity_id=hook.id)

@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from xinyong.access.actors import Actor, ActorKind
-from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
+from xinyong.access.actors import Actor, ActorKind, actor_for_dept
+from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession
+from xinyong.access.policy import may_handle_case
 from xinyong.accounts.models import Department, User
 from xinyong.catalog.service import get_catalog
 from xinyong.core.errors import DomainError, Forbidden, NotFound
@@ -65,10 +66,9 @@ def list_apps(db: DbSession, dept: Annotated[Department, AllowDept("repair.list"
 def get_app(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("repair.lookup")],
             code: Annotated[str | None, Query()] = None,
             x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> Any:
-    dept = department_of(db, actor) if actor.kind is ActorKind.DEPT_KEY else None
-    if dept is not None:
+    if actor.kind is ActorKind.DEPT_KEY:  # the deciding department and the office see the whole case
         app = service.find_case(db, case_no)
-        if app is not None and (service.roles_of(dept, app) or dept.is_credit_office):
+        if app is not None and may_handle_case(actor, dept_ids={app.dept_id}):
             return RepairFullOut.model_validate(service.full_out(db, app)).model_dump(mode="json")
     return RepairOut.model_validate(service.public_out(db, service.by_case(db, case_no, code or x_query_code)))\
         .model_dump(mode="json")
@@ -209,7 +209,7 @@ def _detail(request: Request, db: Session, user: User, app_id: int, error: str |
             status: int = 200) -> Response:
     dept = _dept(db, user)
     app = service.get(db, app_id)
-    if not service.roles_of(dept, app) and not dept.is_credit_office:
+    if not may_handle_case(actor_for_dept(dept), dept_ids={app.dept_id}):
         raise Forbidden("该修复申请不由本部门决定（谁认定谁修复）")
     rec = records.get_record(db, app.record_id)
     return render(request, "repair/admin_case.html", admin_context(
@@ -248,7 +248,7 @@ def admin_file(app_id: BigIdPath, attachment_id: BigIdPath, db: DbSession,
                user: Annotated[User, AllowUser("admin.repair.read")]) -> Response:
     dept = _dept(db, user)
     app = service.get(db, app_id)
-    if not service.roles_of(dept, app) and not dept.is_credit_office:
+    if not may_handle_case(actor_for_dept(dept), dept_ids={app.dept_id}):
         raise Forbidden("该修复申请不由本部门决定")
     row, data = attachments.read(db, attachment_id, service.CASE, app_id)
     return Response(data, media_type=row.media_type,
