@@ -209,3 +209,34 @@ def test_admin_path_ids_out_of_range_are_refused_not_a_server_error(actors: Acto
                  "/admin/objections/1/files/9223372036854775808"):
         assert office.get(path, headers={"accept": "application/json"}).status_code == 422, path
     assert office.get("/admin/repair/9223372036854775807", headers={"accept": "text/html"}).status_code == 404
+
+
+def test_filers_name_hidden_records_only_with_their_subjects_code(actors: Actors, db: Session) -> None:
+    from xinyong.objections.models import Objection
+    from xinyong.repair.models import RepairApplication
+
+    a = actors
+    subject = org(db)
+    minor = penalty(db, subject, a.w.scjg, decided=date.today() - timedelta(days=10), severity="轻微")
+    revoked = penalty(db, subject, a.w.scjg, decided=date.today() - timedelta(days=10))
+    revoked.state = "revoked"
+    db.commit()
+    anon = a.clients[ActorKind.ANONYMOUS]
+    body = {"applicant_name": "李四", "contact": "13800000000", "subject_code": "91371402MA0000000X",
+            "reason": "该处罚决定已被撤销，请予更正"}
+    for rec in (minor, revoked):
+        resp = anon.post("/api/v1/objections", json={**body, "record_id": rec.id})
+        assert resp.status_code == 404 and "revoked" not in resp.text and "状态" not in resp.text
+    resp = anon.post("/api/v1/repair-applications", json={
+        "record_id": minor.id, "subject_code": "91371402MA0000000X", "applicant_name": "李四",
+        "contact": "13800000000", "statement": "已履行全部义务", "obligations_fulfilled": True})
+    assert resp.status_code == 404
+    page = anon.post("/objections/new", headers={"accept": "text/html"},
+                     data={**body, "record_id": str(minor.id), "token": "t" * 16})
+    assert page.status_code == 404 and minor.decision_no not in page.text
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Objection)) == 0
+    assert db.scalar(select(func.count()).select_from(RepairApplication)) == 0
+    # the subject's own code names it: the objection is filed
+    resp = anon.post("/api/v1/objections", json={**body, "subject_code": subject.uscc, "record_id": minor.id})
+    assert resp.status_code == 201, resp.text

@@ -39,6 +39,8 @@ pages = APIRouter(include_in_schema=False)
              summary="提出异议（信用记录或名单信息）；支持 Idempotency-Key 防重复提交")
 def submit(body: ObjectionIn, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+    service.check_target_for(db, actor, record_id=body.record_id, entry_id=body.entry_id,
+                             subject_code=body.subject_code, today=casework.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
                           today=casework.today())
@@ -159,6 +161,8 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
                 "reason": reason, "requested": requested or None,
                 "record_id": int(record_id) if record_id.strip().isdigit() else None,
                 "entry_id": int(entry_id) if entry_id.strip().isdigit() else None}
+        service.check_target_for(db, actor, record_id=data["record_id"], entry_id=data["entry_id"],
+                                 subject_code=subject_code, today=casework.today())
         with db.begin_nested():
             done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=casework.today())
     except DomainError as exc:

@@ -309,7 +309,7 @@ def readable_record(session: Session, record_id: int, viewer: Actor, today: date
     """The record, if this viewer may read it today (access.policy.may_read_record): the public reads through the
     public projection (published, public disclosure, inside its window). Anything else answers like a missing
     record, so ids cannot be walked to learn what is not public."""
-    rec = session.get(Record, record_id)
+    rec = session.get(Record, record_id) if 0 < record_id < 2**63 else None
     if rec is not None:
         today = today or date.today()
         item = get_catalog().find(rec.item_code)

@@ -20,6 +20,7 @@ from xinyong.accounts.models import Department, User
 from xinyong.catalog.service import get_catalog
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import attachments, casework
+from xinyong.objections import service as objections
 from xinyong.objections.config import get_config
 from xinyong.records import service as records
 from xinyong.repair import rules, service
@@ -45,6 +46,8 @@ def eligibility(record_id: BigIdPath, db: DbSession,
              summary="申请信用修复（附证明材料与信用修复承诺）；支持 Idempotency-Key")
 def apply(body: RepairIn, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+    objections.check_target_for(db, actor, record_id=body.record_id, entry_id=None, subject_code=body.subject_code,
+                                today=casework.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
                          today=casework.today())
@@ -157,6 +160,8 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
             "statement": statement, "signer_name": signer_name}
     uploads = [attachments.Upload(f.filename or "附件", await f.read()) for f in files or [] if f.filename]
     try:
+        objections.check_target_for(db, actor, record_id=record_id, entry_id=None, subject_code=subject_code,
+                                    today=casework.today())
         with db.begin_nested():
             done = service.apply(db, {"record_id": record_id, "subject_code": subject_code,
                                       "applicant_name": applicant_name, "contact": contact, "statement": statement,
