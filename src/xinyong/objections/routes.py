@@ -157,11 +157,12 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
     try:
         if len(reason.strip()) < 5:
             raise DomainError("请具体写明异议事项（至少 5 个字）")
+        target_record = int(record_id) if record_id.strip().isdigit() else None
+        target_entry = int(entry_id) if entry_id.strip().isdigit() else None
         data = {"applicant_name": applicant_name, "contact": contact, "subject_code": subject_code,
-                "reason": reason, "requested": requested or None,
-                "record_id": int(record_id) if record_id.strip().isdigit() else None,
-                "entry_id": int(entry_id) if entry_id.strip().isdigit() else None}
-        service.check_target_for(db, actor, record_id=data["record_id"], entry_id=data["entry_id"],
+                "reason": reason, "requested": requested or None, "record_id": target_record,
+                "entry_id": target_entry}
+        service.check_target_for(db, actor, record_id=target_record, entry_id=target_entry,
                                  subject_code=subject_code, today=casework.today())
         with db.begin_nested():
             done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=casework.today())
