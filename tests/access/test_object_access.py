@@ -240,3 +240,32 @@ def test_filers_name_hidden_records_only_with_their_subjects_code(actors: Actors
     # the subject's own code names it: the objection is filed
     resp = anon.post("/api/v1/objections", json={**body, "subject_code": subject.uscc, "record_id": minor.id})
     assert resp.status_code == 201, resp.text
+
+
+# ---------------------------------------------------------------- batches, batch checks, tasks: their department's
+
+def test_batches_rejects_check_batches_and_tasks_are_their_departments(actors: Actors, db: Session) -> None:
+    from xinyong.checks.models import BatchCheck
+    from xinyong.ingest.models import Batch
+    from xinyong.joint.models import JointTask
+
+    a = actors
+    today = date.today()
+    subject = org(db)
+    entry = listed(db, a.w.scjg, subject, penalty(db, subject, a.w.scjg, decided=today - timedelta(days=10),
+                                                  severity="严重"), today)
+    batch = Batch(dept_id=a.w.scjg.id, item_code="admin_penalty", file_name="a.csv", file_sha256="0" * 64,
+                  state="done")
+    checks = BatchCheck(id=4242, dept_id=a.w.scjg.id, matter="政府采购", matter_type="procurement", purpose="")
+    task = JointTask(entry_id=entry.id, subject_id=subject.id, measure_code="test_measure", measure_type="penalty",
+                     dept_id=a.w.scjg.id, dispatched_on=today, due_date=today + timedelta(days=14))
+    db.add_all([batch, checks, task])
+    db.commit()
+    client = a.clients[ActorKind.ANONYMOUS]
+    paths = (f"/api/v1/batches/{batch.id}", f"/api/v1/batches/{batch.id}/rejects.xlsx",
+             f"/api/v1/checks/batch/{checks.id}.xlsx", f"/api/v1/tasks/{task.id}")
+    for path in paths:
+        other = client.get(path, headers=_key(a, "sw"))
+        assert other.status_code == 403 and _CJK.search(other.json()["detail"]), path
+        assert client.get(path, headers=_key(a, "scjg")).status_code == 200, path
+        assert client.get(path, headers=_key(a, "office")).status_code == 200, path
