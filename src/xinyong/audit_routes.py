@@ -19,7 +19,7 @@ from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import CST, admin_context, render
 
 pages = APIRouter(include_in_schema=False)
-register_admin_link(90, "/admin/audit", "审计日志", roles=("operator", "auditor"))
+register_admin_link(90, "/admin/audit", "审计日志", action="audit.read")
 PER_PAGE = 50
 
 # Callers pass personal data masked; this is the second line: anything that still looks like an ID number

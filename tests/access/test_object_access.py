@@ -269,3 +269,17 @@ def test_batches_rejects_check_batches_and_tasks_are_their_departments(actors: A
         assert other.status_code == 403 and _CJK.search(other.json()["detail"]), path
         assert client.get(path, headers=_key(a, "scjg")).status_code == 200, path
         assert client.get(path, headers=_key(a, "office")).status_code == 200, path
+
+
+# ---------------------------------------------------------------- the /admin menu follows the policy
+
+def test_the_admin_menu_shows_what_the_policy_allows(actors: Actors) -> None:
+    html = {"accept": "text/html"}
+    auditor = actors.clients[ActorKind.AUDITOR].get("/admin", headers=html).text
+    clerk = actors.clients[ActorKind.DEPT_USER].get("/admin", headers=html).text
+    office = actors.clients[ActorKind.OPERATOR].get("/admin", headers=html).text
+    assert 'href="/admin/audit"' in auditor and 'href="/admin/joint"' in auditor
+    for href in ("/admin/objections", "/admin/checks", "/admin/lists", "/admin/repair", "/admin/tasks"):
+        assert f'href="{href}"' not in auditor, href
+        assert f'href="{href}"' in clerk and f'href="{href}"' in office, href
+    assert 'href="/admin/audit"' not in clerk and 'href="/admin/audit"' in office

@@ -63,9 +63,13 @@ def actor_for_dept(dept: Department) -> Actor:
 _ROLE_KINDS = {"operator": ActorKind.OPERATOR, "auditor": ActorKind.AUDITOR, "dept": ActorKind.DEPT_USER}
 
 
+def role_kind(role: str) -> ActorKind:
+    """The actor kind of a staff user's role; an unknown role acts as nobody more than a department user."""
+    return _ROLE_KINDS.get(role, ActorKind.DEPT_USER)
+
+
 def actor_for_user(user: User, dept: Department | None) -> Actor:
-    # an unknown role acts as nobody more than a department user
-    kind = _ROLE_KINDS.get(user.role, ActorKind.DEPT_USER)
+    kind = role_kind(user.role)
     return Actor(kind, label=f"user:{user.username}", dept_id=dept.id if dept else None,
                  dept_code=dept.code if dept else None, user_id=user.id,
                  is_credit_office=kind is ActorKind.OPERATOR or bool(dept is not None and dept.is_credit_office))

@@ -30,7 +30,7 @@ from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["信用核查"])
 pages = APIRouter(prefix="/admin/checks", include_in_schema=False)
-register_admin_link(30, "/admin/checks", "信用核查", ("operator", "dept"))
+register_admin_link(30, "/admin/checks", "信用核查", action="admin.checks")
 
 
 async def _dept(request: Request, action: str) -> Department:

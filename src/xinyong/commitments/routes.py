@@ -107,7 +107,7 @@ register_subject_section(50, "commitments", _section)
 
 # ---------------------------------------------------------------- /admin/commitments
 
-register_admin_link(43, "/admin/commitments", "承诺履约", roles=("operator", "dept"))
+register_admin_link(43, "/admin/commitments", "承诺履约", action="admin.commitments.read")
 
 
 def _dept(db: Session, user: User) -> Department:

@@ -146,7 +146,7 @@ def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[
 
 # ---------------------------------------------------------------- /admin/complaints
 
-register_admin_link(42, "/admin/complaints", "投诉举报", roles=("operator", "dept"))
+register_admin_link(42, "/admin/complaints", "投诉举报", action="admin.complaints.read")
 
 
 def _dept(db: Session, user: User) -> Department:

@@ -109,8 +109,8 @@ def joint_stats_xlsx(db: DbSession, dept: Annotated[Department, AllowDept("stats
 
 # ---------------------------------------------------------------- /admin
 
-register_admin_link(31, "/admin/tasks", "奖惩任务", roles=("dept", "operator"))
-register_admin_link(32, "/admin/joint", "联合奖惩监督", roles=("operator", "auditor", "dept"))
+register_admin_link(31, "/admin/tasks", "奖惩任务", action="admin.tasks.read")
+register_admin_link(32, "/admin/joint", "联合奖惩监督", action="admin.oversight")
 
 
 def _dept_of(db: Session, user: User) -> Department:

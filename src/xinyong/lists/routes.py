@@ -106,7 +106,7 @@ register_subject_section(40, "lists", _section)
 
 # ---------------------------------------------------------------- /admin/lists
 
-register_admin_link(30, "/admin/lists", "红黑名单", roles=("operator", "dept"))
+register_admin_link(30, "/admin/lists", "红黑名单", action="admin.lists.read")
 
 
 def _user_dept(db: Session, user: User) -> Department:

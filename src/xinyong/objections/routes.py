@@ -200,7 +200,7 @@ def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[
 
 # ---------------------------------------------------------------- /admin/objections
 
-register_admin_link(40, "/admin/objections", "异议处理", roles=("operator", "dept"))
+register_admin_link(40, "/admin/objections", "异议处理", action="admin.objections.read")
 VERBS = {"accepted": "受理", "rejected": "不予受理", "forwarded": "转数据提供部门核实", "answered": "提交答复",
          "corrected": "决定更正", "revoked": "决定撤销", "upheld": "决定维持"}
 

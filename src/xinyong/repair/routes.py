@@ -193,7 +193,7 @@ def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[
 
 # ---------------------------------------------------------------- /admin/repair
 
-register_admin_link(41, "/admin/repair", "信用修复", roles=("operator", "dept"))
+register_admin_link(41, "/admin/repair", "信用修复", action="admin.repair.read")
 
 
 def _dept(db: Session, user: User) -> Department:

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from xinyong.access import policy
+from xinyong.access.actors import Actor
+
 if TYPE_CHECKING:
     from xinyong.subjects.models import Subject
 
@@ -49,15 +52,17 @@ def subject_sections(session: Session, subject: Subject, audience: str, today: d
     return out
 
 
-# Admin menu entries contributed by domains: (order, href, label, roles)
-_admin_menu: list[tuple[int, str, str, tuple[str, ...]]] = []
+# Admin menu entries contributed by domains: (order, href, label, action). A link shows to whoever the policy allows
+# its page's action (access.policy), so the menu and the pages cannot disagree.
+_admin_menu: list[tuple[int, str, str, str]] = []
 
 
-def register_admin_link(order: int, href: str, label: str, roles: tuple[str, ...] = ("operator", "dept", "auditor")) -> None:
+def register_admin_link(order: int, href: str, label: str, *, action: str) -> None:
+    policy.action(action)  # an unknown action fails at import
     if all(entry[1] != href for entry in _admin_menu):
-        _admin_menu.append((order, href, label, roles))
+        _admin_menu.append((order, href, label, action))
         _admin_menu.sort()
 
 
-def admin_menu(role: str) -> list[tuple[str, str]]:
-    return [(href, label) for _, href, label, roles in _admin_menu if role in roles]
+def admin_menu(actor: Actor) -> list[tuple[str, str]]:
+    return [(href, label) for _, href, label, action in _admin_menu if policy.allowed(actor, action)]

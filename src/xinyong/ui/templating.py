@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from xinyong.access.actors import Actor, role_kind
 from xinyong.core.settings import get_settings
 from xinyong.ui.sections import admin_menu
 
@@ -41,5 +42,4 @@ def render_error(request: Request, status: int, title: str, detail: str) -> HTML
 
 def admin_context(request: Request, user: object, **extra: object) -> dict[str, object]:
     """The context every /admin page needs: the user and the menu their role sees."""
-    role = getattr(user, "role", "dept")
-    return {"user": user, "menu": admin_menu(role), **extra}
+    return {"user": user, "menu": admin_menu(Actor(role_kind(getattr(user, "role", "dept")))), **extra}

@@ -20,9 +20,7 @@ from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import admin_context, render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
-register_admin_link(0, "/admin", "工作台")
-
-__all__ = ["admin_context", "pages"]
+register_admin_link(0, "/admin", "工作台", action="admin.page")
 
 
 @pages.get("/login", response_class=HTMLResponse)
