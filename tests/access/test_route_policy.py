@@ -107,3 +107,24 @@ def test_banks_and_partners_are_refused_everywhere_not_public(actors: Actors, ki
                                                                                          "repair.lookup",
                                                                                          "complaint.lookup",
                                                                                          "commitment.read")))
+
+
+def test_every_integer_path_id_is_bounded_by_its_columns_range() -> None:
+    from annotated_types import Ge, Le
+
+    from xinyong.access.deps import MAX_BIGINT, MAX_INT
+
+    unbounded = []
+    seen = 0
+    for ctx in iter_route_contexts(create_app().routes):
+        dependant = getattr(getattr(ctx, "route", ctx), "dependant", None)
+        for param in dependant.path_params if dependant is not None else ():
+            if param.field_info.annotation is not int:
+                continue
+            seen += 1
+            meta = param.field_info.metadata
+            if not (any(isinstance(m, Ge) and m.ge == 1 for m in meta)
+                    and any(isinstance(m, Le) and m.le in (MAX_INT, MAX_BIGINT) for m in meta)):
+                unbounded.append(f"{ctx.path}: {param.name}")
+    assert seen >= 20
+    assert not unbounded, "use access.deps.IdPath / BigIdPath for: " + ", ".join(unbounded)
