@@ -121,3 +121,11 @@ def test_every_integer_path_id_is_bounded_by_its_columns_range() -> None:
                 unbounded.append(f"{ctx.path}: {param.name}")
     assert seen >= 20
     assert not unbounded, "use access.deps.IdPath / BigIdPath for: " + ", ".join(unbounded)
+
+
+def test_auditors_are_refused_every_change_of_admin_and_the_api() -> None:
+    auditor = Actor(ActorKind.AUDITOR, "user:auditor")
+    changes = [(m, p, a) for m, p, a in ROUTES if m in ("POST", "PUT", "PATCH", "DELETE")
+               and p.startswith(("/admin", "/api/")) and a != "session.login"]
+    assert len(changes) >= 35
+    assert not [f"{m} {p}" for m, p, a in changes if policy.allowed(auditor, a)]
