@@ -18,6 +18,7 @@ from xinyong.core.audit import AuditEvent
 from xinyong.joint.models import Webhook
 from xinyong.lists import service as lists
 from xinyong.lists.schemas import ListEntryIn
+from xinyong.subjects.models import Subject
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -283,3 +284,21 @@ def test_the_admin_menu_shows_what_the_policy_allows(actors: Actors) -> None:
         assert f'href="{href}"' not in auditor, href
         assert f'href="{href}"' in clerk and f'href="{href}"' in office, href
     assert 'href="/admin/audit"' not in clerk and 'href="/admin/audit"' in office
+
+
+def test_a_department_not_handling_an_objection_cannot_tell_it_exists(actors: Actors, db: Session) -> None:
+    a = actors
+    rec = penalty(db, org(db), a.w.scjg, decided=date.today() - timedelta(days=10))
+    db.commit()
+    anon = a.clients[ActorKind.ANONYMOUS]
+    filed = anon.post("/api/v1/objections", json={
+        "applicant_name": "李四", "contact": "13800000000", "subject_code": db.get(Subject, rec.subject_id).uscc,
+        "reason": "处罚金额与决定书不一致", "record_id": rec.id})
+    assert filed.status_code == 201, filed.text
+    case_no = filed.json()["case_no"]
+    hidden = anon.get(f"/api/v1/objections/{case_no}", headers=_key(a, "sw"))
+    missing = anon.get("/api/v1/objections/YY2099999999", headers=_key(a, "sw"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"].replace(case_no, "?") == missing.json()["detail"].replace("YY2099999999", "?")
+    assert anon.get(f"/api/v1/objections/{case_no}", headers=_key(a, "scjg")).json()["case_no"] == case_no
+    assert anon.get(f"/api/v1/objections/{case_no}", headers=_key(a, "office")).status_code == 200

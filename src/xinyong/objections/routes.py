@@ -54,12 +54,10 @@ def _case_for(db: Session, case_no: str, code: str | None, dept: Department | No
     """(case, full view?) — departments involved see the full case; the applicant sees it with the query code."""
     if dept is not None:
         obj = service.find_case(db, case_no)
-        if obj is None:
-            raise NotFound(f"异议案号 {case_no} 不存在，请核对案号")
-        if service.roles_of(dept, obj):
+        if obj is not None and service.roles_of(dept, obj):
             return obj, True
-        if code is None:
-            raise Forbidden("该异议不由本部门办理；申请人请使用查询码查看")
+        if code is None:  # a case the department does not handle answers like a missing one
+            raise NotFound(f"异议案号 {case_no} 不存在或不由本部门办理，请核对案号；申请人请凭查询码查看")
     return service.by_case(db, case_no, code), False
 
 
