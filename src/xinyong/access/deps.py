@@ -2,7 +2,7 @@
 how a route declares its action.
 
     @router.get("/batches/{batch_id}")
-    def read_batch(batch_id: BigIdPath, db: DbSession, dept: Annotated[Department, AllowDept("batch.read")]): ...
+    def read_batch(batch_id: IdPath, db: DbSession, dept: Annotated[Department, AllowDept("batch.read")]): ...
 
 `Allow(action)` gives the Actor, `AllowDept(action)` the actor's Department, `AllowUser(action)` the logged-in
 staff User; each refuses with 401 (no credentials; pages redirect to the login) or 403 (credentials, not allowed)
@@ -86,15 +86,6 @@ def resolve_actor(request: Request, db: DbSession) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(resolve_actor)]
-
-
-def actor_in_own_session(request: Request) -> Actor:
-    """resolve_actor for async routes that must not hold the request's session (call it in a thread)."""
-    db = new_session()
-    try:
-        return actor_of(db, request)
-    finally:
-        db.close()
 
 
 # ---------------------------------------------------------------- declaring a route's action
