@@ -32,7 +32,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import BLOCK_BITS, LOG_COLUMNS, sqlite_timestamp, take_block
 from xinyong.checks.models import BatchCheck, CheckLog
-from xinyong.core import audit
+from xinyong.core import audit, clock
 from xinyong.core.db import utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.gcpause import gc_paused
@@ -351,7 +351,7 @@ def _check_batch(session: Session, *, dept: Department, queries: list[str], matt
                  purpose: str, today: date | None, user_id: int | None, file_name: str | None) -> dict[str, Any]:
     started = time.perf_counter()
     steps = _Steps(started)
-    today = today or date.today()
+    today = today or clock.today()
     matter, matter_type, purpose = service.validate_matter(matter, matter_type, purpose)
     if not queries:
         raise Refused("核查名单为空：请至少提供一个统一社会信用代码、名称或公民身份号码")

@@ -30,6 +30,7 @@ import orjson
 from xinyong.accounts.models import Department
 from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import buffer, ids
+from xinyong.core import clock
 from xinyong.core.db import Base, get_engine, utcnow
 from xinyong.records.models import STATE_LABELS
 from xinyong.records.service import known_layout_fields, remember_layouts
@@ -204,7 +205,7 @@ def check_json(dept: Department, subject: str, matter: str, matter_type: str, pu
         _drop()
         return None
     return render(rows, query, engine=get_engine(), dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                  today=today or date.today())
+                  today=today or clock.today())
 
 
 def try_check(dept: Department, subject: str, matter: str, matter_type: str, purpose: str,
@@ -292,4 +293,4 @@ async def check_json_async(dept: Department, subject: str, matter: str, matter_t
         log.warning("核查快速通道查询失败，改走常规通道", exc_info=True)
         return None
     return render(rows, query, engine=engine, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                  today=today or date.today())
+                  today=today or clock.today())

@@ -29,7 +29,7 @@ from xinyong.accounts.models import Department
 from xinyong.catalog.service import get_catalog
 from xinyong.checks import rules
 from xinyong.checks.logbuffer import buffer, ids
-from xinyong.core import audit, crypto
+from xinyong.core import audit, clock, crypto
 from xinyong.core.db import Base, utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.identifiers import check_citizen_id, check_uscc, is_valid_uscc, normalize_code
@@ -323,7 +323,7 @@ def check_one(session: Session, *, dept: Department, subject: str, matter: str, 
         person = subjects.find_by_citizen_id(session, query.value)
         rows = session.execute(statement("id"), {"q": person.id}).all() if person is not None else []
     return answer(session, rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                  today=today or date.today(), user_id=user_id)
+                  today=today or clock.today(), user_id=user_id)
 
 
 def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: Department, matter: str,

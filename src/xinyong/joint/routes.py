@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden
 from xinyong.joint import service, stats, webhooks
 from xinyong.joint.config import get_measures
@@ -28,7 +29,7 @@ pages = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 def _today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def _this_month() -> str:

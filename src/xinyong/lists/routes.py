@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden
 from xinyong.lists import service
 from xinyong.lists.config import get_list_types
@@ -28,7 +29,7 @@ pages = APIRouter(include_in_schema=False)
 
 
 def _today() -> date:
-    return date.today()
+    return clock.today()
 
 
 # ---------------------------------------------------------------- API

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
-from xinyong.core import audit
+from xinyong.core import audit, clock
 from xinyong.core.errors import Forbidden, NotFound, Refused, RuleViolation
 from xinyong.core.identifiers import check_citizen_id, check_uscc
 from xinyong.core.jobs import register_daily
@@ -186,7 +186,7 @@ def notify_and_publish(session: Session, entry: ListEntry, *, notified_at: date,
 
 def suspend_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
     return _transition(session, get_entry(session, entry_id), State.SUSPENDED, actor=actor, reason=reason,
-                       today=today or date.today())
+                       today=today or clock.today())
 
 
 def resume_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
@@ -194,17 +194,17 @@ def resume_entry(session: Session, entry_id: int, *, actor: str, reason: str, to
     if entry.state != State.SUSPENDED:
         raise RuleViolation(f"名单信息当前状态为“{rules.STATE_LABELS[entry.state]}”，不是暂停状态，无需恢复",
                             rule="entry_transition")
-    return _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=today or date.today())
+    return _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=today or clock.today())
 
 
 def exit_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
     return _transition(session, get_entry(session, entry_id), State.EXITED, actor=actor, reason=reason,
-                       today=today or date.today())
+                       today=today or clock.today())
 
 
 def revoke_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
     return _transition(session, get_entry(session, entry_id), State.REVOKED, actor=actor, reason=reason,
-                       today=today or date.today())
+                       today=today or clock.today())
 
 
 def _entries_of_record(session: Session, record_id: int, states: tuple[str, ...]) -> list[ListEntry]:
@@ -216,7 +216,7 @@ def suspend_entries_for_record(session: Session, record_id: int, *, actor: str, 
     """An objection on the record was accepted: its published entries are suspended with their measures."""
     entries = _entries_of_record(session, record_id, (State.PUBLISHED.value,))
     for entry in entries:
-        _transition(session, entry, State.SUSPENDED, actor=actor, reason=reason, today=date.today())
+        _transition(session, entry, State.SUSPENDED, actor=actor, reason=reason, today=clock.today())
     return len(entries)
 
 
@@ -224,7 +224,7 @@ def resume_entries_for_record(session: Session, record_id: int, *, actor: str, r
     """The objection was not upheld: suspended entries are published again, measures resume."""
     entries = _entries_of_record(session, record_id, (State.SUSPENDED.value,))
     for entry in entries:
-        _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=date.today())
+        _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=clock.today())
     return len(entries)
 
 
@@ -236,7 +236,7 @@ def exit_entries_for_record(session: Session, record_id: int, *, actor: str, rea
     for entry in _entries_of_record(session, record_id, tuple(s.value for s in State if s != State.REVOKED)):
         target = rules.outcome_for_record(State(entry.state), revoked)
         if target is not None:
-            _transition(session, entry, target, actor=actor, reason=reason, today=date.today())
+            _transition(session, entry, target, actor=actor, reason=reason, today=clock.today())
             count += 1
     return count
 

@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.cases import attachments
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections import attachments, casework, rules, service
+from xinyong.objections import rules, service
 from xinyong.objections.schemas import (
     AnswerIn,
     DecisionIn,
@@ -39,7 +41,7 @@ def submit(body: ObjectionIn, db: DbSession,
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=casework.today())
+                          today=clock.today())
     out = {"case_no": done.objection.case_no, "query_code": done.query_code, "state": done.objection.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -70,7 +72,7 @@ def get_case(case_no: str, db: DbSession, dept: OptionalDept,
 
 @router.post("/objections/{case_no}/withdraw", response_model=ObjectionPublicOut, summary="申请人撤回异议")
 def withdraw(case_no: str, db: DbSession, x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
-    obj = service.withdraw(db, case_no, x_query_code, today=casework.today())
+    obj = service.withdraw(db, case_no, x_query_code, today=clock.today())
     return service.public_out(db, obj)
 
 
@@ -83,32 +85,32 @@ def _obj_id(db: Session, case_no: str) -> int:
 
 @router.post("/objections/{case_no}/accept", response_model=ObjectionOut, summary="信用办受理（标注异议中、暂停措施）")
 def accept(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
-    return service.full_out(db, service.accept(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
+    return service.full_out(db, service.accept(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                note=body.note))
 
 
 @router.post("/objections/{case_no}/reject", response_model=ObjectionOut, summary="信用办不予受理（须写明理由）")
 def reject(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
-    return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
+    return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                reason=body.note))
 
 
 @router.post("/objections/{case_no}/forward", response_model=ObjectionOut, summary="信用办转数据提供部门核实")
 def forward(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
-    return service.full_out(db, service.forward(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
+    return service.full_out(db, service.forward(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                 note=body.note))
 
 
 @router.post("/objections/{case_no}/answer", response_model=ObjectionOut, summary="数据提供部门答复核实结论")
 def answer(case_no: str, body: AnswerIn, db: DbSession, dept: CurrentDept) -> Any:
     return service.full_out(db, service.answer(db, _obj_id(db, case_no), dept=dept, suggestion=body.suggestion,
-                                               text=body.text, today=casework.today()))
+                                               text=body.text, today=clock.today()))
 
 
 @router.post("/objections/{case_no}/decide", response_model=ObjectionOut, summary="信用办决定：更正、撤销或维持")
 def decide(case_no: str, body: DecisionIn, db: DbSession, dept: CurrentDept) -> Any:
     return service.full_out(db, service.decide(db, _obj_id(db, case_no), dept=dept, outcome=body.outcome,
-                                               note=body.note, corrections=body.corrections, today=casework.today()))
+                                               note=body.note, corrections=body.corrections, today=clock.today()))
 
 
 @router.get("/objections", response_model=list[ObjectionOut], summary="本部门的异议（信用办：全部）")
@@ -128,7 +130,7 @@ def new_form(request: Request, db: DbSession, record: Annotated[int | None, Quer
 
 
 def _policy() -> dict[str, Any]:
-    from xinyong.objections.config import get_config
+    from xinyong.cases.config import get_config
 
     return get_config().attachments.model_dump()
 
@@ -151,7 +153,7 @@ async def new_submit(request: Request, db: DbSession, applicant_name: Annotated[
                 "record_id": int(record_id) if record_id.strip().isdigit() else None,
                 "entry_id": int(entry_id) if entry_id.strip().isdigit() else None}
         with db.begin_nested():
-            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=casework.today())
+            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=clock.today())
     except DomainError as exc:
         return render(request, "objections/new.html", {"form": form, "error": exc.detail, "token": token,
                                                         "policy": _policy(), "target": None},
@@ -171,7 +173,7 @@ def case_lookup(request: Request, case_no: str, db: DbSession, code: Annotated[s
     try:
         if action == "withdraw":
             with db.begin_nested():
-                service.withdraw(db, case_no, code, today=casework.today())
+                service.withdraw(db, case_no, code, today=clock.today())
         obj = service.by_case(db, case_no, code)
     except DomainError as exc:
         return render(request, "objections/case.html", {"case_no": case_no, "case": None, "error": exc.detail},
@@ -235,7 +237,7 @@ async def admin_action(request: Request, objection_id: int, action: str, db: DbS
     note = str(form.get("note", "")).strip()
     dept = _dept(db, user)
     actor = f"user:{user.username}"
-    today = casework.today()
+    today = clock.today()
     try:
         with db.begin_nested():
             if action == "accepted":

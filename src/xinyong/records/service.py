@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, object_session
 
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
-from xinyong.core import audit, crypto
+from xinyong.core import audit, clock, crypto
 from xinyong.core.db import engine_of, new_session, utcnow
 from xinyong.core.errors import NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
@@ -329,7 +329,7 @@ def end_publication(session: Session, record_id: int, on: date, *, actor: str, r
 
 def visible_records(session: Session, subject_id: int, audience: str = "public",
                     today: date | None = None) -> list[Record]:
-    today = today or date.today()
+    today = today or clock.today()
     catalog = get_catalog()
     rows = session.scalars(select(Record).where(Record.subject_id == subject_id,
                                                 Record.state.in_(tuple(rules.VISIBLE_STATES)))

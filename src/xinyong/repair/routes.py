@@ -14,10 +14,11 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.cases import attachments
+from xinyong.cases.config import get_config
 from xinyong.catalog.service import get_catalog
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections import attachments, casework
-from xinyong.objections.config import get_config
 from xinyong.records import service as records
 from xinyong.repair import rules, service
 from xinyong.repair.schemas import DecideIn, EligibilityOut, RepairCreated, RepairFullOut, RepairIn, RepairOut
@@ -33,7 +34,7 @@ pages = APIRouter(include_in_schema=False)
 @router.get("/records/{record_id}/repair-eligibility", response_model=EligibilityOut,
             summary="信用修复条件：是否符合、还缺什么、最早何时可申请")
 def eligibility(record_id: int, db: DbSession) -> dict[str, Any]:
-    return service.eligibility_out(db, record_id, casework.today())
+    return service.eligibility_out(db, record_id, clock.today())
 
 
 @router.post("/repair-applications", status_code=201, response_model=RepairCreated,
@@ -42,7 +43,7 @@ def apply(body: RepairIn, db: DbSession,
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                         today=casework.today())
+                         today=clock.today())
     app = done.application
     out = {"case_no": app.case_no, "query_code": done.query_code, "state": app.state,
            "decide_due": app.decide_due.isoformat()}
@@ -79,18 +80,18 @@ def _app_id(db: Session, case_no: str) -> int:
              summary="认定部门准予修复（停止公示、移出名单、解除措施、同步上级平台）")
 def approve(case_no: str, body: DecideIn, db: DbSession, dept: CurrentDept) -> Any:
     return service.full_out(db, service.approve(db, _app_id(db, case_no), dept=dept, note=body.note,
-                                                today=casework.today()))
+                                                today=clock.today()))
 
 
 @router.post("/repair-applications/{case_no}/refuse", response_model=RepairFullOut, summary="认定部门不予修复（写明理由）")
 def refuse(case_no: str, body: DecideIn, db: DbSession, dept: CurrentDept) -> Any:
     return service.full_out(db, service.refuse(db, _app_id(db, case_no), dept=dept, note=body.note,
-                                               today=casework.today()))
+                                               today=clock.today()))
 
 
 @router.post("/repair-applications/{case_no}/withdraw", response_model=RepairOut, summary="申请人撤回修复申请")
 def withdraw(case_no: str, db: DbSession, x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
-    return service.public_out(db, service.withdraw(db, case_no, x_query_code, today=casework.today()))
+    return service.public_out(db, service.withdraw(db, case_no, x_query_code, today=clock.today()))
 
 
 # ---------------------------------------------------------------- subject page section
@@ -103,7 +104,7 @@ def _section(session: Session, subject: Subject, audience: str, today: date) -> 
     for rec in records.visible_records(session, subject.id, "public", today):
         if rec.item_code not in repairable:
             continue
-        result = service.check(session, rec.id, casework.today())
+        result = service.check(session, rec.id, clock.today())
         if result.may_apply:
             status = "可申请修复（须附证明材料并签署修复承诺）"
         elif result.applicable:
@@ -134,7 +135,7 @@ def _form(request: Request, db: Session, record_id: int, form: dict[str, Any], e
           status: int = 200) -> Response:
     rec = records.get_record(db, record_id)
     return render(request, "repair/new.html", {
-        "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, casework.today()), "form": form,
+        "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, clock.today()), "form": form,
         "error": error, "token": token, "policy": get_config().attachments.model_dump()}, status_code=status)
 
 
@@ -153,7 +154,7 @@ async def new_submit(request: Request, db: DbSession, record_id: Annotated[int, 
                                       "applicant_name": applicant_name, "contact": contact, "statement": statement,
                                       "obligations_fulfilled": obligations == "yes",
                                       "sign_commitment_as": signer_name or None}, uploads,
-                                 idempotency_key="form:" + token, today=casework.today())
+                                 idempotency_key="form:" + token, today=clock.today())
     except DomainError as exc:
         return _form(request, db, record_id, form, exc.detail, token, exc.status)
     return render(request, "repair/receipt.html", {"case_no": done.application.case_no, "code": done.query_code,
@@ -224,10 +225,10 @@ def admin_action(request: Request, app_id: int, action: str, db: DbSession, user
     try:
         with db.begin_nested():
             if action == "approve":
-                service.approve(db, app_id, dept=dept, note=note or "准予信用修复", today=casework.today(),
+                service.approve(db, app_id, dept=dept, note=note or "准予信用修复", today=clock.today(),
                                 actor=f"user:{user.username}")
             elif action == "refuse":
-                service.refuse(db, app_id, dept=dept, note=note, today=casework.today(), actor=f"user:{user.username}")
+                service.refuse(db, app_id, dept=dept, note=note, today=clock.today(), actor=f"user:{user.username}")
             else:
                 raise NotFound("不支持的操作")
     except DomainError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.catalog.schemas import CATEGORIES
 from xinyong.catalog.service import get_catalog
+from xinyong.core import clock
 from xinyong.core.db import dialect_name
 from xinyong.core.errors import NotFound
 from xinyong.records import service as records
@@ -56,7 +57,7 @@ def home_counts(session: Session) -> dict[str, int]:
     hit = _counts_cache.get(key)
     if hit and time.monotonic() - hit[0] < _COUNTS_TTL:
         return hit[1]
-    today = date.today()
+    today = clock.today()
     rec = Record
     public_items = tuple(i.code for i in get_catalog().list(disclosure="public"))
     n_public = session.scalar(
@@ -109,7 +110,7 @@ def subject_page(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     if subject.kind == "natural_person":  # never reachable by code; guard the page regardless
         raise NotFound("未找到该主体")
-    today = date.today()
+    today = clock.today()
     info = subjects.subject_out(db, subject)
     groups = _grouped(db, subject, today)
     sections = subject_sections(db, subject, "public", today)
@@ -184,6 +185,6 @@ def publicity_download(db: DbSession, dept: str | None = None,
                        date_to: Annotated[str | None, Query(alias="to")] = None) -> Response:
     f, _ = _filters(dept, type, date_from, date_to)
     body = publicity.publicity_xlsx(db, f)
-    name = f"shuanggongshi-{date.today():%Y%m%d}.xlsx"
+    name = f"shuanggongshi-{clock.today():%Y%m%d}.xlsx"
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
