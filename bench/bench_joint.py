@@ -61,7 +61,10 @@ def bench_publish(runs: int, with_webhooks: bool) -> list[float]:
     from xinyong.accounts import service as accounts
     from xinyong.core.db import new_session
     from xinyong.core.identifiers import make_uscc
-    from xinyong.joint import webhooks
+    from xinyong.joint import (
+        service,  # noqa: F401  (publishing dispatches through its listener)
+        webhooks,
+    )
     from xinyong.lists import service as lists
     from xinyong.lists.schemas import ListEntryIn
     from xinyong.subjects import service as subjects

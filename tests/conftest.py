@@ -23,10 +23,12 @@ from xinyong.core import crypto
 from xinyong.core.clock import FixedClock
 from xinyong.core.db import Base, new_session, reset_engine
 from xinyong.core.settings import reset_settings
+from xinyong.web.app import load_domains
 
 PG_ADMIN_URL = os.environ.get("XINYONG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _ = db_models
+load_domains()  # every domain's listeners and jobs, as the app and the CLI have them
 
 
 def _pg_available() -> bool:

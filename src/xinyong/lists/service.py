@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from importlib import import_module
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,19 +31,16 @@ from xinyong.subjects.models import Subject
 # (session, entry, from_state, to_state, reason, today)
 Listener = Callable[[Session, ListEntry, str, str, str, date], None]
 _listeners: list[Listener] = []
-_joint_loaded = False
 
 
 def register_listener(fn: Listener) -> None:
+    """Domains after this one hear of every transition (joint dispatches and lifts measures): they register when
+    imported, and whatever composes the platform (the app, the CLI: web.app.load_domains) imports every domain."""
     if fn not in _listeners:
         _listeners.append(fn)
 
 
 def _emit(session: Session, entry: ListEntry, before: str, after: str, reason: str, today: date) -> None:
-    global _joint_loaded
-    if not _joint_loaded:
-        _joint_loaded = True
-        import_module("xinyong.joint.service")  # registers its listener
     for fn in list(_listeners):
         fn(session, entry, before, after, reason, today)
 
