@@ -79,12 +79,6 @@ class Subject:
         """The legal representative's ID number, built on demand (most rows never need it)."""
         return citizen_id(self.seed, 1, self.index) if self.legal_rep else ""
 
-    def name_on(self, day: date) -> str:
-        """The name the subject had on that day (records before a rename carry the former name)."""
-        if self.former_name and self.renamed_on and day < self.renamed_on:
-            return self.former_name
-        return self.name
-
 
 @cache
 def counties() -> tuple[tuple[str, str], ...]:
