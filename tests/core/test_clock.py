@@ -33,6 +33,13 @@ def test_no_module_reads_a_date_from_the_environment() -> None:
     assert found == []
 
 
+def test_every_today_in_the_code_reads_the_clock() -> None:
+    system_today = re.compile(r"(?<![\w.])(date|datetime)\.today\(\)")
+    found = [f"{p.relative_to(SRC)}:{i}" for p in sorted(SRC.rglob("*.py")) if p.name != "clock.py"
+             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if system_today.search(line)]
+    assert found == [], "use xinyong.core.clock.today(), so tests and the demo can move legal time"
+
+
 def test_use_installs_a_clock_for_the_block_and_restores_the_previous_one() -> None:
     outer, inner = FixedClock(date(2026, 3, 2)), FixedClock(date(2027, 1, 1))
     with clock.use(outer) as installed:
