@@ -127,6 +127,13 @@ def test_no_domain_imports_web() -> None:
     assert found == [], "domains importing xinyong.web:\n" + "\n".join(found)
 
 
+def test_due_process_domains_share_case_handling_through_cases_not_objections() -> None:
+    found = [f"{shown}:{line} imports {target}" for module, (shown, source) in _modules().items()
+             if unit_of(module) in {"commitments", "repair", "complaints"}
+             for line, target in imported_modules(source, module) if unit_of(target) == "objections"]
+    assert found == [], "import case handling from xinyong.cases:\n" + "\n".join(found)
+
+
 # ---------------------------------------------------------------- the checker itself
 
 
