@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install install-test run init demo serve test lint typecheck unit browser-deps clean lock bench
+.PHONY: install install-test run init demo serve test lint typecheck unit browser-deps clean lock
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,9 +61,6 @@ unit: install-test system-deps
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: lint typecheck unit
-
-bench: install-test
-	$(BIN)/python bench/run_all.py
 
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -vE '^(pytest|pytest-xdist|hypothesis|playwright|ruff|mypy|types-|execnet|iniconfig|pluggy|sortedcontainers|greenlet|pyee|mypy_extensions|mypy-extensions|pathspec|librt|ast-serialize|schemathesis|harfile|hypothesis-graphql|graphql-core|jsonschema_rs|pyrate-limiter|requests|urllib3|werkzeug)' > requirements.lock

@@ -9,7 +9,7 @@ in the business-abnormal directory, 1 % on the court's 失信被执行人 list, 
 Then:
   service  check_one() for 5,000 random codes (found and unknown), p50/p95/p99 per call, log buffered;
   batch    check_batch() with 100,000 codes (90 % found), one transaction, the log rows by one INSERT ... SELECT;
-           --batch-rounds N repeats it (warm); each run's steps (checks.batch.last_steps) and load average;
+           --batch-rounds N repeats it (warm); each run's steps (check_batch(timings=...)) and load average;
   http     `xinyong serve` (uvicorn, 1 worker) on that database; wrk -t2 -c16 -d10s on /healthz and on
            POST /api/v1/checks (random codes from 2,000), alternating for --rounds rounds against the same
            server; ratio = checks/healthz per round, with the load average and the server's CPU per request.
@@ -246,10 +246,12 @@ def bench_batch(n: int, size: int = 100_000, rounds: int = 1) -> dict[str, objec
         load = os.getloadavg()[0]
         cpu = time.process_time()
         t = time.perf_counter()
-        out = batch.check_batch(session, dept=dept, queries=codes, matter="批量基准", matter_type="procurement")
+        steps: dict[str, float] = {}
+        out = batch.check_batch(session, dept=dept, queries=codes, matter="批量基准", matter_type="procurement",
+                                timings=steps)
         session.commit()
         seconds = time.perf_counter() - t
-        runs.append({"seconds": round(seconds, 2), "steps": dict(batch.last_steps),
+        runs.append({"seconds": round(seconds, 2), "steps": steps,
                      "process_cpu_s": round(time.process_time() - cpu, 2),
                      "load_average": [round(load, 2), round(os.getloadavg()[0], 2)]})
         session.close()

@@ -42,31 +42,46 @@ def _use(url: str) -> None:
     Base.metadata.create_all(get_engine())
 
 
-def _synthetic_config(n_depts: int, n_measures: int) -> list[str]:
-    from xinyong.joint.config import Measure, Measures, use_measures
-    from xinyong.lists.config import LegalBasis, ListTypes, get_list_types, use_list_types
+BENCH_DEPTS = [f"D{i:02d}" for i in range(20)]
 
-    types = get_list_types()
-    lt = types.items["scjg_serious_illegal"]
-    use_list_types(ListTypes(items={**types.items, "bench_list": lt.model_copy(update={"code": "bench_list"})}))
-    codes = [f"D{i:02d}" for i in range(n_depts)]
-    basis = [LegalBasis(document="《企业信息公示暂行条例》", article="第十八条")]
-    use_measures(Measures(items={f"m{i:02d}": Measure(code=f"m{i:02d}", name=f"措施{i}", type="1" if i % 2 else "2",
-                                                      legal_basis=basis, implementers=codes,
-                                                      list_types=["bench_list"]) for i in range(n_measures)}))
-    return codes
+
+def _synthetic_config(directory: Path, n_measures: int) -> None:
+    """A copy of config/ with one more list type, bench_list, whose publication triggers n_measures measures,
+    each implemented by every one of BENCH_DEPTS (and no other measures); XINYONG_CONFIG_DIR points at it."""
+    import shutil
+
+    import yaml
+
+    from xinyong.core.settings import REPO_ROOT
+
+    shutil.copytree(REPO_ROOT / "config", directory)
+    lists = directory / "lists"
+    source = (lists / "scjg_serious_illegal.yaml").read_text(encoding="utf-8")
+    (lists / "bench_list.yaml").write_text(source.replace("code: scjg_serious_illegal", "code: bench_list", 1),
+                                           encoding="utf-8")
+    for old in (directory / "measures").glob("*.yaml"):
+        old.unlink()
+    basis = [{"document": "《企业信息公示暂行条例》", "article": "第十八条"}]
+    measures = [{"code": f"m{i:02d}", "name": f"措施{i}", "type": 1 if i % 2 else 2, "legal_basis": basis,
+                 "implementers": BENCH_DEPTS, "list_types": ["bench_list"]} for i in range(n_measures)]
+    (directory / "measures" / "bench.yaml").write_text(yaml.safe_dump({"measures": measures}, allow_unicode=True),
+                                                       encoding="utf-8")
+    os.environ["XINYONG_CONFIG_DIR"] = str(directory)
 
 
 def bench_publish(runs: int, with_webhooks: bool) -> list[float]:
     from xinyong.accounts import service as accounts
     from xinyong.core.db import new_session
     from xinyong.core.identifiers import make_uscc
-    from xinyong.joint import webhooks
+    from xinyong.joint import (
+        service,  # noqa: F401  (publishing dispatches through its listener)
+        webhooks,
+    )
     from xinyong.lists import service as lists
     from xinyong.lists.schemas import ListEntryIn
     from xinyong.subjects import service as subjects
 
-    codes = _synthetic_config(20, 30)
+    codes = BENCH_DEPTS
     db = new_session()
     scjg = accounts.add_department(db, "SCJG", "市场监督管理局")
     depts = [accounts.add_department(db, c, f"部门{c}") for c in codes]
@@ -149,18 +164,20 @@ def run(backend: str, tasks: int, runs: int) -> dict[str, object]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
         drop = (admin, name)
+    config = Path(tempfile.mkdtemp(prefix="xinyong-bench-config-")) / "config"
     try:
         _use(url)
+        _synthetic_config(config, 30)
         plain = bench_publish(runs, with_webhooks=False)
         hooked = bench_publish(runs, with_webhooks=True)
         scan, flagged, load, later_run, daily = bench_overdue(tasks)
     finally:
-        from xinyong.core.db import reset_engine
-        from xinyong.joint.config import use_measures
-        from xinyong.lists.config import use_list_types
+        import shutil
 
-        use_measures(None)
-        use_list_types(None)
+        from xinyong.core.db import reset_engine
+
+        os.environ.pop("XINYONG_CONFIG_DIR", None)
+        shutil.rmtree(config.parent, ignore_errors=True)
         reset_engine()
         if drop is not None:
             admin, name = drop

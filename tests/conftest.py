@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,15 @@ os.environ.setdefault("TZ", "Asia/Shanghai")
 
 from xinyong import db_models
 from xinyong.core import crypto
+from xinyong.core.clock import FixedClock
 from xinyong.core.db import Base, new_session, reset_engine
 from xinyong.core.settings import reset_settings
+from xinyong.web.app import load_domains
 
 PG_ADMIN_URL = os.environ.get("XINYONG_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _ = db_models
+load_domains()  # every domain's listeners and jobs, as the app and the CLI have them
 
 
 def _pg_available() -> bool:
@@ -127,6 +131,16 @@ def client(engine: Engine) -> Iterator[object]:
 
     with TestClient(create_app()) as c:
         yield c
+
+
+@pytest.fixture
+def clock() -> Iterator[FixedClock]:
+    """Legal time for this test and the requests its TestClient sends: today until the test moves it
+    (`clock.set(date(2026, 4, 10))`). Production has no such hook; see xinyong.core.clock."""
+    from xinyong.core import clock as legal_time
+
+    with legal_time.use(FixedClock(date.today())) as fixed:
+        yield fixed
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -193,11 +194,19 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", help="主体数量"
          seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 7,
          records: Annotated[int | None, typer.Option("--records", help="记录数量（默认为主体数的 2 倍）")] = None,
          files: Annotated[Path | None, typer.Option("--files", help="只生成部门报送文件到此目录，不入库")] = None,
-         dirty: Annotated[float, typer.Option("--dirty", help="报送文件中脏数据行的比例")] = 0.03) -> None:
+         dirty: Annotated[float, typer.Option("--dirty", help="报送文件中脏数据行的比例")] = 0.03,
+         today: Annotated[str | None, typer.Option(
+             "--today", help="演示城市的“今天”（如 2025-06-30）：同一种子在任何一天生成相同的文件，"
+                             "公示期和各项期限也从这一天算起；默认为今天")] = None) -> None:
     """生成确定性的演示城市（主体、部门、许可与处罚），或生成部门报送文件。"""
     from xinyong.demo.cli import run_demo
 
-    run_demo(subjects=subjects, seed=seed, records=records, files=files, dirty=dirty, console=err)
+    try:
+        day = date.fromisoformat(today.strip()) if today else None
+    except ValueError:
+        err.print(f"[red]错误：[/red]--today 不是有效日期（收到“{today}”），请按 2025-06-30 格式填写")
+        raise typer.Exit(2) from None
+    run_demo(subjects=subjects, seed=seed, records=records, files=files, dirty=dirty, console=err, today=day)
 
 
 @jobs_app.command("run-daily")

@@ -1,6 +1,7 @@
 """Imports every table so that Base.metadata is complete (Alembic, tests, `xinyong init`)."""
 
 from xinyong.accounts import models as accounts_models
+from xinyong.cases import models as cases_models
 from xinyong.checks import models as checks_models
 from xinyong.commitments import models as commitments_models
 from xinyong.complaints import models as complaints_models
@@ -26,6 +27,7 @@ ALL = [
     joint_models,
     checks_models,
     reports_models,
+    cases_models,
     objections_models,
     repair_models,
     commitments_models,

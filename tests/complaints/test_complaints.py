@@ -15,6 +15,7 @@ from xinyong.complaints import rules, service
 from xinyong.complaints.models import Complaint
 from xinyong.complaints.rules import Role, State
 from xinyong.core.audit import AuditEvent
+from xinyong.core.clock import FixedClock
 from xinyong.core.errors import Forbidden, RuleViolation
 
 
@@ -49,8 +50,8 @@ def _body(**extra: Any) -> dict[str, Any]:
 
 
 def test_routed_by_category_and_identity_hidden_from_the_department(client: Any, db: Session,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XINYONG_TODAY", "2026-03-02")
+                                                                    clock: FixedClock) -> None:
+    clock.set(date(2026, 3, 2))
     w = world(db)
     r = client.post("/api/v1/complaints", json=_body())
     assert r.status_code == 201, r.text
@@ -112,8 +113,8 @@ def test_refusals_and_idempotency(client: Any, db: Session) -> None:
     assert a.json() == b.json() and count_rows(db, Complaint) == 1
 
 
-def test_overdue_flagging(client: Any, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XINYONG_TODAY", "2026-03-02")
+def test_overdue_flagging(client: Any, db: Session, clock: FixedClock) -> None:
+    clock.set(date(2026, 3, 2))
     world(db)
     client.post("/api/v1/complaints", json=_body(category="其他"))
     assert service.flag_overdue(db, date(2026, 3, 5)) == 0
@@ -121,9 +122,9 @@ def test_overdue_flagging(client: Any, db: Session, monkeypatch: pytest.MonkeyPa
 
 
 def test_a_nul_character_in_free_text_is_stored_as_a_replacement(client: Any, db: Session,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                 clock: FixedClock) -> None:
     """PostgreSQL text cannot hold NUL (JSON can carry one as \\u0000): no 500, the same on both databases."""
-    monkeypatch.setenv("XINYONG_TODAY", "2026-03-02")
+    clock.set(date(2026, 3, 2))
     world(db)
     body = {**_body(), "content": "2026年3月1日，某公司\u0000在门店销售过期食品，有照片为证。"}
     r = client.post("/api/v1/complaints", json=body)

@@ -191,6 +191,46 @@ def test_cli_files(tmp_path: Path) -> None:
     assert {f["dept"] for f in manifest["files"]} <= {d.code for d in DEPARTMENTS}
 
 
+def test_cli_today_pins_the_files_and_the_legal_clock_for_the_command(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from xinyong.cli import app
+    from xinyong.core import clock
+    from xinyong.demo import cli as demo_cli
+
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = CliRunner().invoke(app, ["demo", "--subjects", "60", "--seed", "9", "--files", str(out),
+                                          "--today", "2025-06-30"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        runs.append({f["file"]: hashlib.sha256((out / f["file"]).read_bytes()).hexdigest()
+                     for f in manifest["files"] if f["format"] != "xlsx"})  # a sheet stores its creation time
+        assert manifest["today"] == "2025-06-30"
+    assert runs[0] == runs[1] and runs[0]
+
+    seen: dict[str, date] = {}
+
+    def record(_console: object, **kwargs: object) -> dict[str, object]:
+        seen.update(given=kwargs["today"], legal=clock.today())
+        return {}
+
+    monkeypatch.setattr(demo_cli, "_run", record)
+    result = CliRunner().invoke(app, ["demo", "--subjects", "5", "--files", str(tmp_path / "c"), "--today", "2025-06-30"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"given": date(2025, 6, 30), "legal": date(2025, 6, 30)}
+    assert clock.today() == date.today()  # only for the command
+
+
+def test_cli_refuses_a_today_that_is_not_a_date(tmp_path: Path) -> None:
+    from xinyong.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--files", str(tmp_path / "out"), "--today", "2025-02-30"])
+    assert result.exit_code == 2
+    assert "--today 不是有效日期" in result.output and "2025-06-30 格式" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_large_city_sends_csv_instead_of_sheets(tmp_path: Path) -> None:
     with patch("xinyong.demo.files.XLSX_MAX_ROWS", 100):
         manifest = write_files(tmp_path, subjects=200, seed=9, today=TODAY, dirty=0.1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -11,8 +13,9 @@ from sqlalchemy.orm import Session
 from lists_support import add_departments, new_citizen_id, new_org, propose, publish
 from xinyong.core.audit import AuditEvent, verify_chain
 from xinyong.core.errors import Forbidden, RuleViolation
+from xinyong.core.settings import REPO_ROOT
 from xinyong.lists import service as lists
-from xinyong.lists.config import get_list_types, use_list_types
+from xinyong.lists.config import get_list_types
 from xinyong.lists.models import ListEntry, ListEntryEvent
 from xinyong.lists.schemas import ListEntryIn, PersonIn
 from xinyong.records import service as records
@@ -136,20 +139,21 @@ def test_entries_for_subject_by_audience(db: Session) -> None:
     assert lists.entries_for_subject(db, s.id, audience="public", today=published.term_end.replace(year=2030)) == []
 
 
-def test_entries_of_non_public_list_types_stay_off_the_portal(db: Session) -> None:
+def test_entries_of_non_public_list_types_stay_off_the_portal(db: Session, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     d = add_departments(db, ["SCJG"])
     s = new_org(db)
     entry = publish(db, d["SCJG"], s, today=TODAY)
-    types = get_list_types()
-    hidden = types.model_copy(update={"items": {**types.items, "scjg_serious_illegal":
-                                                types.items["scjg_serious_illegal"].model_copy(update={"public": False})}})
-    use_list_types(hidden)
-    try:
+    config = tmp_path / "config"
+    shutil.copytree(REPO_ROOT / "config", config)
+    path = config / "lists" / "scjg_serious_illegal.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("\npublic: true\n", "\npublic: false\n"), encoding="utf-8")
+    with monkeypatch.context() as m:
+        m.setenv("XINYONG_CONFIG_DIR", str(config))
+        assert get_list_types().items["scjg_serious_illegal"].public is False
         assert lists.entries_for_subject(db, s.id, audience="public", today=TODAY) == []
         assert lists.public_entries(db, today=TODAY)[1] == 0
         assert [e["id"] for e in lists.entries_for_subject(db, s.id, audience="department", today=TODAY)] == [entry.id]
-    finally:
-        use_list_types(None)
     rows, total = lists.public_entries(db, today=TODAY)
     assert total == 1 and rows[0]["basis"] and rows[0]["term_end"] == entry.term_end
 

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from due_process_support import JPG, PDF, PNG, World, b64, count_rows, listed, org, penalty, world
+from xinyong.cases.models import CaseAttachment
 from xinyong.core.audit import AuditEvent, verify_chain
 from xinyong.joint.models import JointTask
 from xinyong.lists.models import ListEntry
-from xinyong.objections.models import CaseAttachment, Objection
+from xinyong.objections.models import Objection
 from xinyong.records import service as records
 from xinyong.records.models import Record
 

@@ -9,7 +9,4 @@ from sqlalchemy.orm import Session
 
 @pytest.fixture
 def city(db: Session) -> City:
-    from xinyong.web.portal import reset_counts_cache
-
-    reset_counts_cache()
     return seed_city(db)

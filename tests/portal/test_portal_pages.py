@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import openpyxl
@@ -190,3 +191,26 @@ def test_natural_person_is_not_searchable_on_portal(client, city, db: Session) -
     text = client.get("/search", params={"q": "王小明"}, headers=HTML).text
     assert "未找到" in text and 'class="hit-name"' not in text
     assert subjects.find_by_name(db, "王小明") == []
+
+
+def _home_counts(html: str) -> tuple[int, int]:
+    found = [re.search(rf"<b>([\d,]+)</b>{label}", html) for label in ("信用主体", "公示期内的信用记录")]
+    assert all(found), html
+    return tuple(int(m.group(1).replace(",", "")) for m in found if m)  # type: ignore[return-value]
+
+
+def test_home_counts_are_kept_per_app_and_per_legal_day(client, city, db: Session, clock) -> None:
+    from fastapi.testclient import TestClient
+
+    from xinyong.core.identifiers import make_uscc
+    from xinyong.web.app import create_app
+
+    first = _home_counts(client.get("/", headers=HTML).text)
+    subjects.upsert_organisation(db, uscc=make_uscc("91", "371402", "MA3C0009"), name="德州市新开业商贸有限公司")
+    db.commit()
+    assert _home_counts(client.get("/", headers=HTML).text) == first  # the same app, minutes later: kept
+    with TestClient(create_app()) as other:  # another app keeps its own
+        assert _home_counts(other.get("/", headers=HTML).text) == (first[0] + 1, first[1])
+    clock.set(clock.today() + timedelta(days=400))  # the penalties' one-year windows have ended
+    later = _home_counts(client.get("/", headers=HTML).text)
+    assert later[0] == first[0] + 1 and later[1] < first[1]

@@ -3,7 +3,7 @@ it, apply for repair after the minimum period, approve it, and see the record go
 the check while the office still sees its history.
 
 The penalty was decided 100 days ago (一般: the 3-month minimum has passed), so the live server's own clock is
-used throughout; the API tests move the clock with XINYONG_TODAY instead.
+used throughout; the API tests move the legal clock with the `clock` fixture instead.
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from due_process_support import PDF, World, b64, count_rows, listed, org, penalty, world
+from xinyong.cases.models import OutboundSync
 from xinyong.commitments.models import Commitment
 from xinyong.core.audit import verify_chain
+from xinyong.core.clock import FixedClock
 from xinyong.lists.models import ListEntry
-from xinyong.objections.models import OutboundSync
 from xinyong.records import service as records
 from xinyong.records.models import Record, RecordEvent
 from xinyong.repair import service
@@ -23,8 +24,8 @@ DECIDED = date(2026, 1, 5)  # 一般: minimum period ends 2026-04-05
 
 
 @pytest.fixture
-def setup(db: Session, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Any, Record]:
-    monkeypatch.setenv("XINYONG_TODAY", "2026-03-02")
+def setup(db: Session, clock: FixedClock) -> tuple[World, Any, Record]:
+    clock.set(date(2026, 3, 2))
     w = world(db)
     subject = org(db)
     rec = penalty(db, subject, w.scjg, decided=DECIDED)
@@ -60,20 +61,20 @@ def test_an_application_before_eligibility_is_refused_with_the_reasons(client: A
 
 
 def test_an_application_without_evidence_is_refused(client: Any, db: Session, setup: Any,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                    clock: FixedClock) -> None:
     _w, subject, rec = setup
-    monkeypatch.setenv("XINYONG_TODAY", "2026-04-10")
+    clock.set(date(2026, 4, 10))
     r = client.post("/api/v1/repair-applications", json=_body(subject, rec, attachments=[], sign_commitment_as=None))
     assert r.status_code == 409 and "证明材料" in r.json()["detail"] and "信用修复承诺书" in r.json()["detail"]
     assert count_rows(db, RepairApplication) == 0
 
 
 def test_approval_ends_publication_exits_lists_and_queues_sync(client: Any, db: Session, setup: Any,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+                                                              clock: FixedClock) -> None:
     w, subject, rec = setup
     entry = listed(db, w.scjg, subject, rec, date(2026, 3, 2))
     db.commit()
-    monkeypatch.setenv("XINYONG_TODAY", "2026-04-10")
+    clock.set(date(2026, 4, 10))
     r = client.post("/api/v1/repair-applications", json=_body(subject, rec), headers={"Idempotency-Key": "rp-1"})
     assert r.status_code == 201, r.text
     case = r.json()
@@ -106,9 +107,9 @@ def test_approval_ends_publication_exits_lists_and_queues_sync(client: Any, db: 
     assert verify_chain(db).ok
 
 
-def test_refusal_carries_reasons(client: Any, db: Session, setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refusal_carries_reasons(client: Any, db: Session, setup: Any, clock: FixedClock) -> None:
     w, subject, rec = setup
-    monkeypatch.setenv("XINYONG_TODAY", "2026-04-10")
+    clock.set(date(2026, 4, 10))
     case = client.post("/api/v1/repair-applications", json=_body(subject, rec)).json()
     r = client.post(f"/api/v1/repair-applications/{case['case_no']}/refuse", json={"note": "罚款缴纳凭证与决定书不符"},
                     headers=w.auth("scjg"))
@@ -121,9 +122,9 @@ def test_refusal_carries_reasons(client: Any, db: Session, setup: Any, monkeypat
 
 
 def test_unknown_record_and_wrong_subject(client: Any, db: Session, setup: Any,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                          clock: FixedClock) -> None:
     _w, subject, rec = setup
-    monkeypatch.setenv("XINYONG_TODAY", "2026-04-10")
+    clock.set(date(2026, 4, 10))
     assert client.post("/api/v1/repair-applications", json=_body(subject, rec, record_id=999999)).status_code == 404
     other = org(db)
     db.commit()
@@ -132,9 +133,9 @@ def test_unknown_record_and_wrong_subject(client: Any, db: Session, setup: Any,
     assert count_rows(db, RepairApplication) == 0
 
 
-def test_overdue_decisions_are_flagged(client: Any, db: Session, setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_overdue_decisions_are_flagged(client: Any, db: Session, setup: Any, clock: FixedClock) -> None:
     w, subject, rec = setup
-    monkeypatch.setenv("XINYONG_TODAY", "2026-04-10")
+    clock.set(date(2026, 4, 10))
     client.post("/api/v1/repair-applications", json=_body(subject, rec))
     assert service.flag_overdue(db, date(2026, 4, 24)) == 0
     assert service.flag_overdue(db, date(2026, 4, 27)) == 1

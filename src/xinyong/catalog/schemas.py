@@ -42,7 +42,6 @@ SUBJECT_KIND_LABELS: dict[str, str] = {
     "natural_person": "自然人",
 }
 DISCLOSURES: tuple[str, ...] = ("public", "shared", "authorised")
-DISCLOSURE_LABELS: dict[str, str] = {"public": "公开", "shared": "共享", "authorised": "授权查询"}
 DUAL_PUBLICITY: tuple[str, ...] = ("penalty", "license")
 FIELD_TYPES: tuple[str, ...] = (
     "string", "text", "uscc", "citizen_id", "code", "date", "decimal", "enum", "subject_kind",

@@ -32,7 +32,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import BLOCK_BITS, LOG_COLUMNS, sqlite_timestamp, take_block
 from xinyong.checks.models import BatchCheck, CheckLog
-from xinyong.core import audit
+from xinyong.core import audit, clock
 from xinyong.core.db import utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.gcpause import gc_paused
@@ -141,9 +141,7 @@ def _in_list(dialect: str, column: str) -> str:
 
 def _listed(session: Session, subject_ids: list[int]) -> set[int]:
     """The few subjects with a list entry in force (one query per chunk)."""
-    from xinyong.core.db import Base
-
-    if "list_entries" not in Base.metadata.tables or not subject_ids:
+    if not subject_ids:
         return set()
     states = ", ".join(f"'{x}'" for x in service.LIVE_LIST_STATES)
     sql = f"SELECT DISTINCT subject_id FROM list_entries WHERE {_in(session, 'subject_id')} AND state IN ({states})"
@@ -335,23 +333,22 @@ class _Background:
         return self._value
 
 
-# Seconds spent in each step of the last batch in this process (for the benchmark's breakdown).
-last_steps: dict[str, float] = {}
-
-
 def check_batch(session: Session, *, dept: Department, queries: list[str], matter: str, matter_type: str,
                 purpose: str = "", today: date | None = None, user_id: int | None = None,
-                file_name: str | None = None) -> dict[str, Any]:
+                file_name: str | None = None, timings: dict[str, float] | None = None) -> dict[str, Any]:
+    """`timings`, when given, receives the seconds spent in each step (the benchmark's breakdown)."""
     with gc_paused():
         return _check_batch(session, dept=dept, queries=queries, matter=matter, matter_type=matter_type,
-                            purpose=purpose, today=today, user_id=user_id, file_name=file_name)
+                            purpose=purpose, today=today, user_id=user_id, file_name=file_name,
+                            timings={} if timings is None else timings)
 
 
 def _check_batch(session: Session, *, dept: Department, queries: list[str], matter: str, matter_type: str,
-                 purpose: str, today: date | None, user_id: int | None, file_name: str | None) -> dict[str, Any]:
+                 purpose: str, today: date | None, user_id: int | None, file_name: str | None,
+                 timings: dict[str, float]) -> dict[str, Any]:
     started = time.perf_counter()
-    steps = _Steps(started)
-    today = today or date.today()
+    steps = _Steps(started, timings)
+    today = today or clock.today()
     matter, matter_type, purpose = service.validate_matter(matter, matter_type, purpose)
     if not queries:
         raise Refused("核查名单为空：请至少提供一个统一社会信用代码、名称或公民身份号码")
@@ -433,16 +430,14 @@ def _check_batch(session: Session, *, dept: Department, queries: list[str], matt
     out_summary["total"] = len(queries)
     batch.summary = json.dumps(out_summary)
     batch.seconds = round(time.perf_counter() - started, 3)
-    last_steps.clear()
-    last_steps.update(steps.seconds)
     return {"batch_check_id": batch.id, "summary": out_summary, "results": results,
             "download": f"/api/v1/checks/batch/{batch.id}.xlsx"}
 
 
 class _Steps:
-    def __init__(self, started: float) -> None:
+    def __init__(self, started: float, seconds: dict[str, float]) -> None:
         self.last = started
-        self.seconds: dict[str, float] = {}
+        self.seconds = seconds
 
     def __call__(self, name: str) -> None:
         now = time.perf_counter()

@@ -30,7 +30,8 @@ import orjson
 from xinyong.accounts.models import Department
 from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import buffer, ids
-from xinyong.core.db import Base, get_engine, utcnow
+from xinyong.core import clock
+from xinyong.core.db import get_engine, utcnow
 from xinyong.records.models import STATE_LABELS
 from xinyong.records.service import known_layout_fields, remember_layouts
 
@@ -46,10 +47,8 @@ RID, ITEM, DECISION_NO, DECISION_DATE, SEVERITY, PUBLISH_FROM, PUBLISH_UNTIL, ST
 
 def _sql(dialect: str) -> str:
     pg = dialect == "postgresql"
-    listed = "0"
-    if "list_entries" in Base.metadata.tables:
-        listed = ("EXISTS (SELECT 1 FROM list_entries e WHERE e.subject_id = s.id "
-                  f"AND e.state IN ({', '.join(repr(x) for x in service.LIVE_LIST_STATES)}))")
+    listed = ("EXISTS (SELECT 1 FROM list_entries e WHERE e.subject_id = s.id "
+              f"AND e.state IN ({', '.join(repr(x) for x in service.LIVE_LIST_STATES)}))")
 
     def day(column: str) -> str:  # ISO text on both databases (SQLite stores dates as ISO text)
         return f"to_char(r.{column}, 'YYYY-MM-DD')" if pg else f"r.{column}"
@@ -204,7 +203,7 @@ def check_json(dept: Department, subject: str, matter: str, matter_type: str, pu
         _drop()
         return None
     return render(rows, query, engine=get_engine(), dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                  today=today or date.today())
+                  today=today or clock.today())
 
 
 def try_check(dept: Department, subject: str, matter: str, matter_type: str, purpose: str,
@@ -292,4 +291,4 @@ async def check_json_async(dept: Department, subject: str, matter: str, matter_t
         log.warning("核查快速通道查询失败，改走常规通道", exc_info=True)
         return None
     return render(rows, query, engine=engine, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                  today=today or date.today())
+                  today=today or clock.today())

@@ -20,7 +20,6 @@ from datetime import date, timedelta
 from typing import Final, Literal
 
 Result = Literal["clean", "attention", "dishonest", "not_found"]
-RESULTS: Final[tuple[Result, ...]] = ("clean", "attention", "dishonest", "not_found")
 RESULT_LABELS: Final[dict[str, str]] = {
     "clean": "未发现失信信息",
     "attention": "需关注",

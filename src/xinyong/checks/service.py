@@ -22,18 +22,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, literal, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
 from xinyong.catalog.service import get_catalog
 from xinyong.checks import rules
 from xinyong.checks.logbuffer import buffer, ids
-from xinyong.core import audit, crypto
-from xinyong.core.db import Base, utcnow
+from xinyong.core import audit, clock, crypto
+from xinyong.core.db import utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.identifiers import check_citizen_id, check_uscc, is_valid_uscc, normalize_code
 from xinyong.core.regions import lookup_region
+from xinyong.joint import service as joint
+from xinyong.lists import service as lists
+from xinyong.lists.models import ListEntry
 from xinyong.records import rules as record_rules
 from xinyong.records.models import STATE_LABELS, Record
 from xinyong.records.service import payload_values
@@ -115,37 +118,15 @@ def validate_matter(matter: str, matter_type: str, purpose: str) -> tuple[str, s
 
 # ---- adapters to the lists and joint domains --------------------------------------------------------
 
-_missing: set[str] = set()
-
-
-def _optional(module: str) -> Any:
-    if module in _missing:
-        return None
-    try:
-        return __import__(module, fromlist=["*"])
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            _missing.add(module)  # fallback until the domain lands; the lead removes it at integration
-            return None
-        raise
-
-
 def list_entries(session: Session, subject_id: int, today: date) -> list[dict[str, Any]]:
-    lists = _optional("xinyong.lists.service")
-    if lists is None:
-        return []
     return list(lists.entries_for_subject(session, subject_id, audience="department", today=today))
 
 
 def list_entries_bulk(session: Session, subject_ids: list[int], today: date,
                       listed: set[int] | None = None) -> dict[int, list[dict[str, Any]]]:
     """List entries of many subjects; `listed`, when given, are those of subject_ids with an entry in force."""
-    lists = _optional("xinyong.lists.service")
-    if lists is None or not subject_ids:
+    if not subject_ids:
         return {}
-    bulk = getattr(lists, "entries_for_subjects", None)
-    if bulk is not None:
-        return dict(bulk(session, subject_ids, audience="department", today=today))
     if listed is None:
         listed = set()
         for i in range(0, len(subject_ids), 5000):  # one query per chunk finds the few subjects on a list
@@ -159,9 +140,6 @@ def list_entries_bulk(session: Session, subject_ids: list[int], today: date,
 
 
 def measures(session: Session, subject_id: int, dept: Department, check_id: int, today: date) -> list[dict[str, Any]]:
-    joint = _optional("xinyong.joint.service")
-    if joint is None:
-        return []
     return list(joint.measures_for_check(session, subject_id=subject_id, dept=dept, check_id=check_id, today=today))
 
 
@@ -184,15 +162,13 @@ LIVE_LIST_STATES = ("published", "suspended")
 
 def _listed_flag() -> Any:
     """EXISTS(list entries in force) as a column, so a subject on no list costs no call to the lists domain."""
-    entries = Base.metadata.tables.get("list_entries")
-    if entries is None:
-        return literal(False).label("listed")
+    entries = ListEntry.__table__
     return (exists().where(entries.c.subject_id == _s.c.id, entries.c.state.in_(LIVE_LIST_STATES))).label("listed")
 
 
 def listed_subjects(session: Session, subject_ids: list[int]) -> set[int]:
-    entries = Base.metadata.tables.get("list_entries")
-    if entries is None or not subject_ids:
+    entries = ListEntry.__table__
+    if not subject_ids:
         return set()
     stmt = select(entries.c.subject_id).where(entries.c.subject_id.in_(subject_ids),
                                               entries.c.state.in_(LIVE_LIST_STATES)).distinct()
@@ -323,7 +299,7 @@ def check_one(session: Session, *, dept: Department, subject: str, matter: str, 
         person = subjects.find_by_citizen_id(session, query.value)
         rows = session.execute(statement("id"), {"q": person.id}).all() if person is not None else []
     return answer(session, rows, query, dept=dept, matter=matter, matter_type=matter_type, purpose=purpose,
-                  today=today or date.today(), user_id=user_id)
+                  today=today or clock.today(), user_id=user_id)
 
 
 def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: Department, matter: str,

@@ -16,8 +16,8 @@ from xinyong.accounts.models import Department, User
 from xinyong.commitments import rules, service
 from xinyong.commitments.config import templates
 from xinyong.commitments.schemas import CommitmentIn, CommitmentOut, OutcomeIn, TemplateOut
+from xinyong.core.clock import today as _today
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections.casework import today as _today
 from xinyong.subjects.models import Subject
 from xinyong.ui.sections import SubjectSection, register_admin_link, register_subject_section
 from xinyong.ui.templating import admin_context, render

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
+from xinyong.cases.casework import placeholder_case_no
 from xinyong.catalog import rules as catalog_rules
 from xinyong.catalog.service import get_catalog
 from xinyong.commitments import rules
@@ -19,7 +20,6 @@ from xinyong.commitments.rules import State
 from xinyong.core import audit
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.identifiers import check_uscc
-from xinyong.objections.casework import placeholder_case_no
 from xinyong.records import service as records
 from xinyong.records.models import Record
 from xinyong.subjects import service as subjects

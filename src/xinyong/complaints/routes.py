@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor
 from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSession, declare
 from xinyong.accounts.models import Department, User
+from xinyong.cases import attachments
+from xinyong.cases.config import get_config
 from xinyong.complaints import rules, service
 from xinyong.complaints.schemas import (
     AssignIn,
@@ -21,9 +23,8 @@ from xinyong.complaints.schemas import (
     ComplaintOut,
     StepIn,
 )
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections import attachments, casework
-from xinyong.objections.config import get_config
 from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import admin_context, render
 
@@ -43,7 +44,7 @@ def submit(body: ComplaintIn, db: DbSession, actor: Annotated[Actor, Allow("comp
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=casework.today())
+                          today=clock.today())
     out = {"case_no": done.complaint.case_no, "query_code": done.query_code, "state": done.complaint.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -74,7 +75,7 @@ def _dept_view(db: Session, cid: int, dept: Department) -> dict[str, Any]:
 
 @router.post("/complaints/{case_no}/assign", response_model=ComplaintDeptOut, summary="信用办分办")
 def assign(case_no: str, body: AssignIn, db: DbSession, dept: Annotated[Department, AllowDept("complaint.handle")]) -> Any:
-    c = service.assign(db, _cid(db, case_no), dept=dept, to_dept=body.dept, note=body.note, today=casework.today())
+    c = service.assign(db, _cid(db, case_no), dept=dept, to_dept=body.dept, note=body.note, today=clock.today())
     return _dept_view(db, c.id, dept)
 
 
@@ -86,7 +87,7 @@ def act(case_no: str, action: str, body: StepIn, db: DbSession,
           "reject": service.reject}.get(action)
     if fn is None:
         raise NotFound("不支持的操作：可用 accept、return、conclude、reject、assign")
-    c = fn(db, _cid(db, case_no), dept=dept, today=casework.today(), note=body.note, actor=None)
+    c = fn(db, _cid(db, case_no), dept=dept, today=clock.today(), note=body.note, actor=None)
     return _dept_view(db, c.id, dept)
 
 
@@ -118,7 +119,7 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
                                        "target_code": target_code or None, "reporter_name": reporter_name or None,
                                        "reporter_contact": reporter_contact or None,
                                        "consent_to_disclose": consent == "yes"}, uploads,
-                                  idempotency_key="form:" + token, today=casework.today())
+                                  idempotency_key="form:" + token, today=clock.today())
     except DomainError as exc:
         return render(request, "complaints/new.html", {"form": form, "categories": service.categories(),
                                                        "token": token, "error": exc.detail,
@@ -180,14 +181,14 @@ def admin_action(request: Request, complaint_id: BigIdPath, action: str, db: DbS
     try:
         with db.begin_nested():
             if action == "assign":
-                service.assign(db, complaint_id, dept=dept, to_dept=to_dept, note=note, today=casework.today(),
+                service.assign(db, complaint_id, dept=dept, to_dept=to_dept, note=note, today=clock.today(),
                                actor=actor)
             else:
                 fn = {"accept": service.accept, "return": service.return_to_office, "conclude": service.conclude,
                       "reject": service.reject}.get(action)
                 if fn is None:
                     raise NotFound("不支持的操作")
-                fn(db, complaint_id, dept=dept, today=casework.today(), note=note, actor=actor)
+                fn(db, complaint_id, dept=dept, today=clock.today(), note=note, actor=actor)
     except DomainError as exc:
         return _page(request, db, user, error=exc.detail, status=exc.status)
     return RedirectResponse("/admin/complaints", status_code=303)

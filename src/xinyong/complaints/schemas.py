@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from xinyong.objections.schemas import AttachmentIn, TimelineOut
+from xinyong.cases.schemas import AttachmentIn, TimelineOut
 
 
 class ComplaintIn(BaseModel):

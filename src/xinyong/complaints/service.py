@@ -12,6 +12,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
+from xinyong.cases import attachments, casework
+from xinyong.cases.config import get_config
 from xinyong.complaints import rules
 from xinyong.complaints.models import Complaint
 from xinyong.complaints.rules import Role, State
@@ -19,8 +21,6 @@ from xinyong.core import audit, crypto
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.identifiers import check_uscc
 from xinyong.core.jobs import register_daily
-from xinyong.objections import attachments, casework
-from xinyong.objections.config import get_config
 from xinyong.subjects.service import find_by_uscc
 
 CASE = "complaint"

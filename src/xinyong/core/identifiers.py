@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from xinyong.core import clock
 from xinyong.core.regions import known_region
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ def check_citizen_id(raw: str, *, today: date | None = None) -> CodeCheck:
     birth = _birth_date(code[6:14])
     if birth is None:
         return _fail(code, "公民身份号码第7–14位不是有效的出生日期，请核对后重新填写")
-    if birth > (today or date.today()):
+    if birth > (today or clock.today()):
         return _fail(code, "公民身份号码中的出生日期晚于今天，请核对后重新填写")
     if birth < _EARLIEST_BIRTH:
         return _fail(code, "公民身份号码中的出生日期早于1880年，请核对后重新填写")
@@ -358,7 +359,7 @@ def citizen_id_valid_expr(col: str, *, today: date | None = None) -> pl.Expr:
     check_ok = _lookup(_ID_CHECK, total % 11) == digits[17]
     # A non-strict parse gives null for impossible dates (19990230), so the date check is exact.
     birth = pl.col(col).str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    date_ok = birth.is_between(pl.lit(_EARLIEST_BIRTH), pl.lit(today or date.today()))
+    date_ok = birth.is_between(pl.lit(_EARLIEST_BIRTH), pl.lit(today or clock.today()))
     shape_ok = pl.col(col).str.contains(r"^[0-9]{17}[0-9X]$")
     return (shape_ok & check_ok & date_ok).fill_null(False)
 

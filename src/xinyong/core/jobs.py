@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from xinyong.core import clock
 from xinyong.core.db import session_scope
 
 log = logging.getLogger("xinyong.jobs")
@@ -51,7 +52,7 @@ def periodic_jobs() -> dict[str, _Periodic]:
 
 def run_daily(today: date | None = None) -> dict[str, int | str]:
     """Run every daily job once; returns what each did (a count) or its error (in Chinese)."""
-    today = today or date.today()
+    today = today or clock.today()
     results: dict[str, int | str] = {}
     for name, fn in sorted(_daily.items()):
         try:
@@ -98,7 +99,7 @@ class Scheduler:
                         run_periodic_once(name)
                     except Exception:
                         log.exception("periodic job %s failed", name)
-            today = date.today()
+            today = clock.today()
             if self._last_daily != today:
                 self._last_daily = today
                 run_daily(today)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from datetime import date
@@ -13,14 +12,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from xinyong.core import clock
+from xinyong.core.clock import FixedClock
 from xinyong.demo.departments import DEMO_USERS, DEPARTMENTS
 from xinyong.demo.files import write_files
-
-
-def demo_today() -> date:
-    """The demo's "today": XINYONG_DEMO_TODAY (YYYY-MM-DD) pins it so files are the same on any day."""
-    pinned = os.environ.get("XINYONG_DEMO_TODAY")
-    return date.fromisoformat(pinned) if pinned else date.today()
 
 
 def _progress(console: Console) -> Progress:
@@ -53,7 +48,15 @@ def run_demo(*, subjects: int = 20_000, seed: int = 7, records: int | None = Non
     if subjects < 1 or (records is not None and records < 0) or not 0 <= dirty <= 1:
         console.print("[red]错误：[/red]主体数量须大于 0，记录数量不能为负，脏数据比例须在 0 到 1 之间")
         raise typer.Exit(2)
-    today = today or demo_today()
+    # The demo's "today" (`xinyong demo --today`) pins the generated files to one day and, for the whole
+    # command, the legal clock: publication windows and deadlines are counted from it.
+    with clock.use(FixedClock(today or clock.today())) as fixed:
+        return _run(console, subjects=subjects, seed=seed, records=records, files=files, dirty=dirty,
+                    today=fixed.today())
+
+
+def _run(console: Console, *, subjects: int, seed: int, records: int | None, files: Path | None, dirty: float,
+         today: date) -> dict[str, Any]:
     started = time.perf_counter()
     if files is not None:
         manifest = _generate(files, console, subjects=subjects, seed=seed, records=records, dirty=dirty, today=today)

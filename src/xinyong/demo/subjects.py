@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
+from itertools import accumulate
 
 from xinyong.core.identifiers import USCC_ALPHABET, make_citizen_id, make_uscc, org_code_check_char
 from xinyong.demo import names as N
@@ -21,11 +22,8 @@ MIX: tuple[tuple[str, int], ...] = (
     ("91", 520), ("92", 250), ("93", 40), ("11", 8), ("12", 25), ("51", 15), ("52", 15), ("53", 2),
     ("31", 5), ("Y1", 5), ("N2", 35), ("P", 80),
 )  # fmt: skip
-_CUM: list[tuple[int, str]] = []
-_acc = 0
-for _cat, _w in MIX:
-    _acc += _w
-    _CUM.append((_acc, _cat))
+# (cumulative weight, category): a roll below the limit picks the category
+_CUM: tuple[tuple[int, str], ...] = tuple(zip(accumulate(w for _, w in MIX), (c for c, _ in MIX), strict=True))
 KIND_OF = {"92": "individual_business", "31": "other_org", "Y1": "other_org", "P": "natural_person"}
 KIND_LABEL = {"legal_person": "法人及非法人组织", "other_org": "法人及非法人组织", "individual_business": "个体工商户",
               "natural_person": "自然人"}  # fmt: skip
@@ -78,12 +76,6 @@ class Subject:
     def legal_rep_id(self) -> str:
         """The legal representative's ID number, built on demand (most rows never need it)."""
         return citizen_id(self.seed, 1, self.index) if self.legal_rep else ""
-
-    def name_on(self, day: date) -> str:
-        """The name the subject had on that day (records before a rename carry the former name)."""
-        if self.former_name and self.renamed_on and day < self.renamed_on:
-            return self.former_name
-        return self.name
 
 
 @cache

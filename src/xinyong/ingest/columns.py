@@ -25,9 +25,6 @@ class ColumnMap:
     ignored: list[str]
     warnings: list[str] = field(default_factory=list)
 
-    def header_of(self, name: str) -> str | None:
-        return self.columns.get(name)
-
 
 def header_scorer(item: CatalogItem) -> Callable[[list[str]], int]:
     """How many distinct fields of the item a candidate header row names (the readers pick the best row)."""

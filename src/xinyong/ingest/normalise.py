@@ -33,7 +33,6 @@ AMOUNT_MAX_DIGITS = 12  # 万元 before the decimal point: a trillion yuan is a 
 # files; a literal replacement handles them ten times faster than str.normalize.
 _FULL_WIDTH = [chr(0xFF01 + i) for i in range(94)] + ["\u3000"]
 _HALF_WIDTH = [chr(0x21 + i) for i in range(94)] + [" "]
-_HAS_FULL_WIDTH = "[\uff01-\uff5e\u3000]"
 
 
 def _stable(cp: int) -> bool:
@@ -141,25 +140,6 @@ def json_escape_series(values: pl.Series) -> pl.Series:
     if not values.str.contains(_JSON_SPECIAL).any():
         return values
     return pl.select(json_escape(pl.lit(values))).to_series().alias(values.name)
-
-
-def clean_text(col: str | pl.Expr) -> pl.Expr:
-    """NFKC, invisible characters removed, trimmed; empty becomes null."""
-    e = pl.col(col) if isinstance(col, str) else col
-    e = e.str.normalize("NFKC").str.replace_all(_INVISIBLE, "").str.strip_chars()
-    return pl.when(e.str.len_bytes() > 0).then(e)
-
-
-def clean_code(col: str | pl.Expr) -> pl.Expr:
-    """Like identifiers.normalize_code: NFKC, no whitespace/dashes/underscores, upper-case; empty is null."""
-    e = pl.col(col) if isinstance(col, str) else col
-    e = (
-        e.str.normalize("NFKC")
-        .str.replace_all(_INVISIBLE, "")
-        .str.replace_all(_CODE_STRIP, "")
-        .str.to_uppercase()
-    )
-    return pl.when(e.str.len_bytes() > 0).then(e)
 
 
 def parse_date_expr(col: str | pl.Expr) -> pl.Expr:

@@ -30,6 +30,7 @@ from xinyong.accounts.service import get_department
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit
+from xinyong.core.clock import today as legal_today
 from xinyong.core.db import utcnow
 from xinyong.core.errors import Forbidden, NotFound, Refused
 from xinyong.core.gcpause import gc_paused
@@ -94,7 +95,7 @@ def ingest_file(session: Session, path: Path, item_code: str, dept_code: str, *,
 def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department, *, file_name: str | None = None,
                progress: Progress | None = None, today: date | None = None) -> BatchSummary:
     started = time.perf_counter()
-    today = today or date.today()
+    today = today or legal_today()
     name = file_name or path.name
     if not path.is_file() or path.stat().st_size == 0:
         raise Refused("文件为空（0 字节）：请检查导出的文件后重新报送", rule="ingest.empty_file")

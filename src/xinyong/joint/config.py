@@ -133,25 +133,11 @@ def _load_file(path: Path, list_types: ListTypes, seen: dict[str, Measure]) -> l
     return out
 
 
-_override: Measures | None = None
-
-
 def get_measures() -> Measures:
-    if _override is not None:
-        return _override
+    """The measures of the configuration directory in use (XINYONG_CONFIG_DIR, as for the list types)."""
     return _cached(str((config_dir() / "measures").resolve()))
-
-
-def use_measures(measures: Measures | None) -> None:
-    """Replace the configured measures (tests, benchmarks); None goes back to config/measures."""
-    global _override
-    _override = measures
 
 
 @lru_cache(maxsize=4)
 def _cached(directory: str) -> Measures:
     return load_measures(Path(directory), get_list_types())
-
-
-def reset_cache() -> None:
-    _cached.cache_clear()

@@ -14,6 +14,7 @@ from xinyong.access.actors import Actor
 from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSession, IdPath, declare
 from xinyong.access.policy import may_read_task
 from xinyong.accounts.models import Department, User
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden
 from xinyong.joint import service, stats, webhooks
 from xinyong.joint.config import get_measures
@@ -30,7 +31,7 @@ pages = APIRouter(prefix="/admin", include_in_schema=False)
 
 
 def _today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def _this_month() -> str:

@@ -31,7 +31,6 @@ TASK_LABELS: dict[str, str] = {
     TaskState.LIFTED: "已解除",
 }
 FEEDBACK_STATES = frozenset({TaskState.PENDING, TaskState.APPLIED, TaskState.NOT_APPLICABLE})
-AWAITING = frozenset({TaskState.OPEN, TaskState.OVERDUE})
 # States a task may return to when its entry resumes.
 RESUMABLE = frozenset({TaskState.OPEN, TaskState.OVERDUE, *FEEDBACK_STATES})
 

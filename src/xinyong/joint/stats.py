@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
+from xinyong.core import clock
 from xinyong.core.errors import Refused
 from xinyong.joint.config import TYPE_LABELS
 from xinyong.joint.models import JointTask
@@ -40,7 +41,7 @@ def _utc(d: date) -> datetime:
 
 
 def joint_stats(session: Session, month: str, *, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or clock.today()
     first, nxt = parse_month(month)
     prev_first = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
     deadline = date(first.year, first.month, PUSH_DAY)

@@ -138,25 +138,12 @@ def load_list_types(directory: Path) -> ListTypes:
     return ListTypes(items=items)
 
 
-_override: ListTypes | None = None
-
-
 def get_list_types() -> ListTypes:
-    if _override is not None:
-        return _override
+    """The list types of the configuration directory in use (XINYONG_CONFIG_DIR: tests and benchmarks point it
+    at a copy of config/ with their own list types)."""
     return _cached(str((config_dir() / "lists").resolve()))
-
-
-def use_list_types(types: ListTypes | None) -> None:
-    """Replace the configured list types (tests, benchmarks); None goes back to config/lists."""
-    global _override
-    _override = types
 
 
 @lru_cache(maxsize=4)
 def _cached(directory: str) -> ListTypes:
     return load_list_types(Path(directory))
-
-
-def reset_cache() -> None:
-    _cached.cache_clear()

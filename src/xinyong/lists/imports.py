@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
-from xinyong.core import audit
+from xinyong.core import audit, clock
 from xinyong.core.errors import DomainError, NotFound
 from xinyong.ingest.models import Batch, BatchReject
 from xinyong.lists import rules, service
@@ -36,7 +36,7 @@ def import_list_file(session: Session, path: Path, *, dept_code: str, item_code:
     """Ingest a list file (same checks, atomicity and reject report as any batch) and create its entries."""
     from xinyong.ingest.service import batch_summary, get_batch, ingest_file
 
-    today = today or date.today()
+    today = today or clock.today()
     summary = ingest_file(session, path, item_code, dept_code, file_name=file_name, today=today)
     result = import_entries_from_batch(session, summary.batch_id, list_type=list_type, today=today)
     return {"batch": batch_summary(session, get_batch(session, summary.batch_id)), **result}
@@ -52,7 +52,7 @@ def _list_type_for(code_or_name: str) -> ListType | None:
 
 def import_entries_from_batch(session: Session, batch_id: int, *, list_type: str | None = None,
                               today: date | None = None) -> dict[str, int]:
-    today = today or date.today()
+    today = today or clock.today()
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"批次 {batch_id} 不存在")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor
 from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSession, declare
 from xinyong.accounts.models import Department, User
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden
 from xinyong.lists import service
 from xinyong.lists.config import get_list_types
@@ -29,7 +30,7 @@ pages = APIRouter(include_in_schema=False)
 
 
 def _today() -> date:
-    return date.today()
+    return clock.today()
 
 
 # ---------------------------------------------------------------- API

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from importlib import import_module
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor
 from xinyong.access.policy import may_read_list_entry
 from xinyong.accounts.models import Department
-from xinyong.core import audit
+from xinyong.core import audit, clock
 from xinyong.core.errors import Forbidden, NotFound, Refused, RuleViolation
 from xinyong.core.identifiers import check_citizen_id, check_uscc
 from xinyong.core.jobs import register_daily
@@ -34,19 +33,16 @@ from xinyong.subjects.models import Subject
 # (session, entry, from_state, to_state, reason, today)
 Listener = Callable[[Session, ListEntry, str, str, str, date], None]
 _listeners: list[Listener] = []
-_joint_loaded = False
 
 
 def register_listener(fn: Listener) -> None:
+    """Domains after this one hear of every transition (joint dispatches and lifts measures): they register when
+    imported, and whatever composes the platform (the app, the CLI: web.app.load_domains) imports every domain."""
     if fn not in _listeners:
         _listeners.append(fn)
 
 
 def _emit(session: Session, entry: ListEntry, before: str, after: str, reason: str, today: date) -> None:
-    global _joint_loaded
-    if not _joint_loaded:
-        _joint_loaded = True
-        import_module("xinyong.joint.service")  # registers its listener
     for fn in list(_listeners):
         fn(session, entry, before, after, reason, today)
 
@@ -191,7 +187,7 @@ def notify_and_publish(session: Session, entry: ListEntry, *, notified_at: date,
 
 def suspend_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
     return _transition(session, get_entry(session, entry_id), State.SUSPENDED, actor=actor, reason=reason,
-                       today=today or date.today())
+                       today=today or clock.today())
 
 
 def resume_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
@@ -199,17 +195,17 @@ def resume_entry(session: Session, entry_id: int, *, actor: str, reason: str, to
     if entry.state != State.SUSPENDED:
         raise RuleViolation(f"名单信息当前状态为“{rules.STATE_LABELS[entry.state]}”，不是暂停状态，无需恢复",
                             rule="entry_transition")
-    return _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=today or date.today())
+    return _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=today or clock.today())
 
 
 def exit_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
     return _transition(session, get_entry(session, entry_id), State.EXITED, actor=actor, reason=reason,
-                       today=today or date.today())
+                       today=today or clock.today())
 
 
 def revoke_entry(session: Session, entry_id: int, *, actor: str, reason: str, today: date | None = None) -> ListEntry:
     return _transition(session, get_entry(session, entry_id), State.REVOKED, actor=actor, reason=reason,
-                       today=today or date.today())
+                       today=today or clock.today())
 
 
 def _entries_of_record(session: Session, record_id: int, states: tuple[str, ...]) -> list[ListEntry]:
@@ -221,7 +217,7 @@ def suspend_entries_for_record(session: Session, record_id: int, *, actor: str, 
     """An objection on the record was accepted: its published entries are suspended with their measures."""
     entries = _entries_of_record(session, record_id, (State.PUBLISHED.value,))
     for entry in entries:
-        _transition(session, entry, State.SUSPENDED, actor=actor, reason=reason, today=date.today())
+        _transition(session, entry, State.SUSPENDED, actor=actor, reason=reason, today=clock.today())
     return len(entries)
 
 
@@ -229,7 +225,7 @@ def resume_entries_for_record(session: Session, record_id: int, *, actor: str, r
     """The objection was not upheld: suspended entries are published again, measures resume."""
     entries = _entries_of_record(session, record_id, (State.SUSPENDED.value,))
     for entry in entries:
-        _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=date.today())
+        _transition(session, entry, State.PUBLISHED, actor=actor, reason=reason, today=clock.today())
     return len(entries)
 
 
@@ -241,7 +237,7 @@ def exit_entries_for_record(session: Session, record_id: int, *, actor: str, rea
     for entry in _entries_of_record(session, record_id, tuple(s.value for s in State if s != State.REVOKED)):
         target = rules.outcome_for_record(State(entry.state), revoked)
         if target is not None:
-            _transition(session, entry, target, actor=actor, reason=reason, today=date.today())
+            _transition(session, entry, target, actor=actor, reason=reason, today=clock.today())
             count += 1
     return count
 

@@ -14,8 +14,10 @@ from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
 from xinyong.access.policy import require
 from xinyong.accounts.models import Department, User
+from xinyong.cases import attachments
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections import attachments, casework, rules, service
+from xinyong.objections import rules, service
 from xinyong.objections.schemas import (
     AnswerIn,
     DecisionIn,
@@ -40,10 +42,10 @@ pages = APIRouter(include_in_schema=False)
 def submit(body: ObjectionIn, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     service.check_target_for(db, actor, record_id=body.record_id, entry_id=body.entry_id,
-                             subject_code=body.subject_code, today=casework.today())
+                             subject_code=body.subject_code, today=clock.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=casework.today())
+                          today=clock.today())
     out = {"case_no": done.objection.case_no, "query_code": done.query_code, "state": done.objection.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -76,7 +78,7 @@ def get_case(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("objecti
 @router.post("/objections/{case_no}/withdraw", response_model=ObjectionPublicOut, summary="申请人撤回异议")
 def withdraw(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("objection.withdraw")],
              x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
-    obj = service.withdraw(db, case_no, x_query_code, today=casework.today())
+    obj = service.withdraw(db, case_no, x_query_code, today=clock.today())
     return service.public_out(db, obj)
 
 
@@ -89,32 +91,32 @@ def _obj_id(db: Session, case_no: str) -> int:
 
 @router.post("/objections/{case_no}/accept", response_model=ObjectionOut, summary="信用办受理（标注异议中、暂停措施）")
 def accept(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
-    return service.full_out(db, service.accept(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
+    return service.full_out(db, service.accept(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                note=body.note))
 
 
 @router.post("/objections/{case_no}/reject", response_model=ObjectionOut, summary="信用办不予受理（须写明理由）")
 def reject(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
-    return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
+    return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                reason=body.note))
 
 
 @router.post("/objections/{case_no}/forward", response_model=ObjectionOut, summary="信用办转数据提供部门核实")
 def forward(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
-    return service.full_out(db, service.forward(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
+    return service.full_out(db, service.forward(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                 note=body.note))
 
 
 @router.post("/objections/{case_no}/answer", response_model=ObjectionOut, summary="数据提供部门答复核实结论")
 def answer(case_no: str, body: AnswerIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.answer(db, _obj_id(db, case_no), dept=dept, suggestion=body.suggestion,
-                                               text=body.text, today=casework.today()))
+                                               text=body.text, today=clock.today()))
 
 
 @router.post("/objections/{case_no}/decide", response_model=ObjectionOut, summary="信用办决定：更正、撤销或维持")
 def decide(case_no: str, body: DecisionIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.decide(db, _obj_id(db, case_no), dept=dept, outcome=body.outcome,
-                                               note=body.note, corrections=body.corrections, today=casework.today()))
+                                               note=body.note, corrections=body.corrections, today=clock.today()))
 
 
 @router.get("/objections", response_model=list[ObjectionOut], summary="本部门的异议（信用办：全部）")
@@ -129,14 +131,14 @@ def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("obj
              record: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
              entry: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None) -> Response:
     # the record named in the link is shown only as far as this visitor may read it (the public: the projection)
-    target = readable_record(db, record, actor, casework.today()) if record else None
+    target = readable_record(db, record, actor, clock.today()) if record else None
     return render(request, "objections/new.html", {
         "form": {"record_id": record or "", "entry_id": entry or ""}, "target": target,
         "token": secrets.token_urlsafe(16), "policy": _policy()})
 
 
 def _policy() -> dict[str, Any]:
-    from xinyong.objections.config import get_config
+    from xinyong.cases.config import get_config
 
     return get_config().attachments.model_dump()
 
@@ -161,9 +163,9 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
                 "reason": reason, "requested": requested or None, "record_id": target_record,
                 "entry_id": target_entry}
         service.check_target_for(db, actor, record_id=target_record, entry_id=target_entry,
-                                 subject_code=subject_code, today=casework.today())
+                                 subject_code=subject_code, today=clock.today())
         with db.begin_nested():
-            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=casework.today())
+            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=clock.today())
     except DomainError as exc:
         return render(request, "objections/new.html", {"form": form, "error": exc.detail, "token": token,
                                                         "policy": _policy(), "target": None},
@@ -185,7 +187,7 @@ def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[
     try:
         if action == "withdraw":
             with db.begin_nested():
-                service.withdraw(db, case_no, code, today=casework.today())
+                service.withdraw(db, case_no, code, today=clock.today())
         obj = service.by_case(db, case_no, code)
     except DomainError as exc:
         return render(request, "objections/case.html", {"case_no": case_no, "case": None, "error": exc.detail},
@@ -247,7 +249,7 @@ async def admin_action(request: Request, objection_id: BigIdPath, action: str, d
     note = str(form.get("note", "")).strip()
     dept = _dept(db, user)
     actor = f"user:{user.username}"
-    today = casework.today()
+    today = clock.today()
     try:
         with db.begin_nested():
             if action == "accepted":

@@ -7,10 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-
-class AttachmentIn(BaseModel):
-    filename: str = Field(min_length=1, max_length=200)
-    content_base64: str = Field(min_length=1)
+from xinyong.cases.schemas import AttachmentIn, TimelineOut
 
 
 class ObjectionIn(BaseModel):
@@ -28,13 +25,6 @@ class ObjectionCreated(BaseModel):
     case_no: str
     query_code: str
     state: str
-
-
-class TimelineOut(BaseModel):
-    on: date
-    action: str
-    label: str
-    note: str | None
 
 
 class ObjectionPublicOut(BaseModel):

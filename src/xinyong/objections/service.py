@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.policy import LIST_PUBLISHED_STATES, may_read_list_entry
 from xinyong.accounts.models import Department
+from xinyong.cases import attachments, casework
+from xinyong.cases.casework import subject_matches
+from xinyong.cases.config import get_config
 from xinyong.catalog import rules as catalog_rules
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, crypto
@@ -25,14 +28,12 @@ from xinyong.core.identifiers import check_citizen_id
 from xinyong.core.jobs import register_daily
 from xinyong.lists import service as lists
 from xinyong.lists.models import ListEntry
-from xinyong.objections import attachments, casework, rules
-from xinyong.objections.config import get_config
+from xinyong.objections import rules
 from xinyong.objections.models import Objection
 from xinyong.objections.rules import Role, State
 from xinyong.records import service as records
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.subjects.service import citizen_id_hash
 
 CASE = "objection"
 ACTION_LABELS = {
@@ -81,14 +82,6 @@ def roles_of(dept: Department | None, obj: Objection) -> frozenset[Role]:
     if dept.id == obj.provider_dept_id:
         roles.add(Role.PROVIDER)
     return frozenset(roles)
-
-
-def subject_matches(subject: Subject, code: str) -> bool:
-    code = code.strip().upper()
-    if subject.uscc and subject.uscc == code:
-        return True
-    check = check_citizen_id(code)
-    return bool(check.ok and subject.id_hash and subject.id_hash == citizen_id_hash(check.value))
 
 
 # ---------------------------------------------------------------- submission

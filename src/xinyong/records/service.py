@@ -24,7 +24,7 @@ from xinyong.access.actors import Actor
 from xinyong.access.policy import may_read_record
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
-from xinyong.core import audit, crypto
+from xinyong.core import audit, clock, crypto
 from xinyong.core.db import engine_of, new_session, utcnow
 from xinyong.core.errors import NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
@@ -311,7 +311,7 @@ def readable_record(session: Session, record_id: int, viewer: Actor, today: date
     record, so ids cannot be walked to learn what is not public."""
     rec = session.get(Record, record_id) if 0 < record_id < 2**63 else None
     if rec is not None:
-        today = today or date.today()
+        today = today or clock.today()
         item = get_catalog().find(rec.item_code)
         disclosure = item.disclosure if item is not None else "authorised"
         if may_read_record(viewer, dept_id=rec.dept_id, subject_id=rec.subject_id,
@@ -349,7 +349,7 @@ def end_publication(session: Session, record_id: int, on: date, *, actor: str, r
 
 def visible_records(session: Session, subject_id: int, audience: str = "public",
                     today: date | None = None) -> list[Record]:
-    today = today or date.today()
+    today = today or clock.today()
     catalog = get_catalog()
     rows = session.scalars(select(Record).where(Record.subject_id == subject_id,
                                                 Record.state.in_(tuple(rules.VISIBLE_STATES)))

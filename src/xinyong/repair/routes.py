@@ -17,11 +17,12 @@ from xinyong.access.actors import Actor, ActorKind, actor_for_dept
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession
 from xinyong.access.policy import may_handle_case
 from xinyong.accounts.models import Department, User
+from xinyong.cases import attachments
+from xinyong.cases.config import get_config
 from xinyong.catalog.service import get_catalog
+from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections import attachments, casework
 from xinyong.objections import service as objections
-from xinyong.objections.config import get_config
 from xinyong.records import service as records
 from xinyong.repair import rules, service
 from xinyong.repair.schemas import DecideIn, EligibilityOut, RepairCreated, RepairFullOut, RepairIn, RepairOut
@@ -37,7 +38,7 @@ pages = APIRouter(include_in_schema=False)
             summary="信用修复条件：是否符合、还缺什么、最早何时可申请")
 def eligibility(record_id: BigIdPath, db: DbSession,
                 actor: Annotated[Actor, Allow("repair.eligibility")]) -> dict[str, Any]:
-    today = casework.today()
+    today = clock.today()
     records.readable_record(db, record_id, actor, today)  # the public: only records in publication
     return service.eligibility_out(db, record_id, today)
 
@@ -47,10 +48,10 @@ def eligibility(record_id: BigIdPath, db: DbSession,
 def apply(body: RepairIn, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     objections.check_target_for(db, actor, record_id=body.record_id, entry_id=None, subject_code=body.subject_code,
-                                today=casework.today())
+                                today=clock.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                         today=casework.today())
+                         today=clock.today())
     app = done.application
     out = {"case_no": app.case_no, "query_code": done.query_code, "state": app.state,
            "decide_due": app.decide_due.isoformat()}
@@ -88,19 +89,19 @@ def _app_id(db: Session, case_no: str) -> int:
              summary="认定部门准予修复（停止公示、移出名单、解除措施、同步上级平台）")
 def approve(case_no: str, body: DecideIn, db: DbSession, dept: Annotated[Department, AllowDept("repair.decide")]) -> Any:
     return service.full_out(db, service.approve(db, _app_id(db, case_no), dept=dept, note=body.note,
-                                                today=casework.today()))
+                                                today=clock.today()))
 
 
 @router.post("/repair-applications/{case_no}/refuse", response_model=RepairFullOut, summary="认定部门不予修复（写明理由）")
 def refuse(case_no: str, body: DecideIn, db: DbSession, dept: Annotated[Department, AllowDept("repair.decide")]) -> Any:
     return service.full_out(db, service.refuse(db, _app_id(db, case_no), dept=dept, note=body.note,
-                                               today=casework.today()))
+                                               today=clock.today()))
 
 
 @router.post("/repair-applications/{case_no}/withdraw", response_model=RepairOut, summary="申请人撤回修复申请")
 def withdraw(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("repair.withdraw")],
              x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
-    return service.public_out(db, service.withdraw(db, case_no, x_query_code, today=casework.today()))
+    return service.public_out(db, service.withdraw(db, case_no, x_query_code, today=clock.today()))
 
 
 # ---------------------------------------------------------------- subject page section
@@ -113,7 +114,7 @@ def _section(session: Session, subject: Subject, audience: str, today: date) -> 
     for rec in records.visible_records(session, subject.id, "public", today):
         if rec.item_code not in repairable:
             continue
-        result = service.check(session, rec.id, casework.today())
+        result = service.check(session, rec.id, clock.today())
         if result.may_apply:
             status = "可申请修复（须附证明材料并签署修复承诺）"
         elif result.applicable:
@@ -143,9 +144,9 @@ def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("rep
 
 def _form(request: Request, db: Session, actor: Actor, record_id: int, form: dict[str, Any], error: str | None,
           token: str, status: int = 200) -> Response:
-    rec = records.readable_record(db, record_id, actor, casework.today())
+    rec = records.readable_record(db, record_id, actor, clock.today())
     return render(request, "repair/new.html", {
-        "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, casework.today()), "form": form,
+        "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, clock.today()), "form": form,
         "error": error, "token": token, "policy": get_config().attachments.model_dump()}, status_code=status)
 
 
@@ -161,13 +162,13 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
     uploads = [attachments.Upload(f.filename or "附件", await f.read()) for f in files or [] if f.filename]
     try:
         objections.check_target_for(db, actor, record_id=record_id, entry_id=None, subject_code=subject_code,
-                                    today=casework.today())
+                                    today=clock.today())
         with db.begin_nested():
             done = service.apply(db, {"record_id": record_id, "subject_code": subject_code,
                                       "applicant_name": applicant_name, "contact": contact, "statement": statement,
                                       "obligations_fulfilled": obligations == "yes",
                                       "sign_commitment_as": signer_name or None}, uploads,
-                                 idempotency_key="form:" + token, today=casework.today())
+                                 idempotency_key="form:" + token, today=clock.today())
     except DomainError as exc:
         return _form(request, db, actor, record_id, form, exc.detail, token, exc.status)
     return render(request, "repair/receipt.html", {"case_no": done.application.case_no, "code": done.query_code,
@@ -237,10 +238,10 @@ def admin_action(request: Request, app_id: BigIdPath, action: str, db: DbSession
     try:
         with db.begin_nested():
             if action == "approve":
-                service.approve(db, app_id, dept=dept, note=note or "准予信用修复", today=casework.today(),
+                service.approve(db, app_id, dept=dept, note=note or "准予信用修复", today=clock.today(),
                                 actor=f"user:{user.username}")
             elif action == "refuse":
-                service.refuse(db, app_id, dept=dept, note=note, today=casework.today(), actor=f"user:{user.username}")
+                service.refuse(db, app_id, dept=dept, note=note, today=clock.today(), actor=f"user:{user.username}")
             else:
                 raise NotFound("不支持的操作")
     except DomainError as exc:

@@ -13,6 +13,9 @@ from sqlalchemy import String, and_, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
+from xinyong.cases import attachments, casework
+from xinyong.cases.casework import subject_matches
+from xinyong.cases.config import get_config
 from xinyong.catalog.rules import split_penalty_types
 from xinyong.catalog.service import get_catalog
 from xinyong.commitments import service as commitments
@@ -22,9 +25,6 @@ from xinyong.core.db import UtcDateTime, utcnow
 from xinyong.core.errors import NotFound, Refused, RuleViolation
 from xinyong.core.jobs import register_daily
 from xinyong.lists import service as lists
-from xinyong.objections import attachments, casework
-from xinyong.objections.config import get_config
-from xinyong.objections.service import subject_matches
 from xinyong.records import service as records
 from xinyong.records.models import Record, RecordEvent
 from xinyong.repair import rules

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.core import crypto
+from xinyong.core import clock, crypto
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.identifiers import check_citizen_id, check_uscc, mask_citizen_id, uscc_subject_kind
 from xinyong.core.regions import lookup_region
@@ -66,7 +66,7 @@ def upsert_organisation(session: Session, *, uscc: str, name: str, kind: str | N
     kind = kind or uscc_subject_kind(check.value)
     if kind not in KINDS or kind == "natural_person":
         raise Refused(f"主体类别「{kind}」不是组织类别")
-    seen = seen or date.today()
+    seen = seen or clock.today()
     subject = find_by_uscc(session, check.value)
     if subject is None:
         for scheme, value in (secondary or {}).items():

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.deps import DbSession, declare
 from xinyong.catalog.schemas import CATEGORIES
 from xinyong.catalog.service import get_catalog
+from xinyong.core import clock
 from xinyong.core.db import dialect_name
 from xinyong.core.errors import NotFound
 from xinyong.records import service as records
@@ -32,14 +33,9 @@ pages = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 PUBLICITY_PAGE = 30
 _COUNTS_TTL = 300.0
-_counts_cache: dict[str, tuple[float, dict[str, int]]] = {}
 # Payload fields shown as a record's content and type, by preference (others stay under 全部字段).
 CONTENT_FIELDS = (*publicity.CONTENT_FIELDS, "list_reason", "honour_name", "rating")
 TYPE_FIELDS = ("penalty_type", "license_category", "list_type", "honour_name", "rating", "level")
-
-
-def reset_counts_cache() -> None:
-    _counts_cache.clear()
 
 
 def _subject_count(session: Session) -> int:
@@ -50,13 +46,13 @@ def _subject_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Subject).where(Subject.kind != "natural_person")) or 0
 
 
-def home_counts(session: Session) -> dict[str, int]:
-    """Subjects and records in publication; cached for a few minutes (the home page is the busiest)."""
-    key = str(session.get_bind().engine.url)
-    hit = _counts_cache.get(key)
-    if hit and time.monotonic() - hit[0] < _COUNTS_TTL:
-        return hit[1]
-    today = date.today()
+def home_counts(session: Session, cache: dict[str, Any]) -> dict[str, int]:
+    """Subjects and records in publication; kept a few minutes in `cache` (the running app's, see _app_cache),
+    since the home page is the busiest."""
+    today = clock.today()
+    hit = cache.get("home_counts")
+    if hit and hit[1] == today and time.monotonic() - hit[0] < _COUNTS_TTL:
+        return dict(hit[2])
     rec = Record
     public_items = tuple(i.code for i in get_catalog().list(disclosure="public"))
     n_public = session.scalar(
@@ -65,15 +61,24 @@ def home_counts(session: Session) -> dict[str, int]:
             (rec.publish_until.is_(None)) | (rec.publish_until >= today))
     ) or 0
     counts = {"subjects": _subject_count(session), "records": n_public}
-    _counts_cache[key] = (time.monotonic(), counts)
+    cache["home_counts"] = (time.monotonic(), today, counts)
     return counts
+
+
+def _app_cache(request: Request) -> dict[str, Any]:
+    """What the portal caches belongs to the app serving it (each app, e.g. each test's, starts empty)."""
+    state = request.app.state
+    cache: dict[str, Any] | None = getattr(state, "portal_cache", None)
+    if cache is None:
+        cache = state.portal_cache = {}
+    return cache
 
 
 @pages.get("/", response_class=HTMLResponse)
 @declare("public.read")
 def home(request: Request, db: DbSession) -> Response:
     latest = publicity.publicity_rows(db, publicity.Filters(), limit=8)
-    return render(request, "portal/home.html", {"counts": home_counts(db), "latest": latest})
+    return render(request, "portal/home.html", {"counts": home_counts(db, _app_cache(request)), "latest": latest})
 
 
 @pages.get("/search", response_class=HTMLResponse)
@@ -112,7 +117,7 @@ def subject_page(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     if subject.kind == "natural_person":  # never reachable by code; guard the page regardless
         raise NotFound("未找到该主体")
-    today = date.today()
+    today = clock.today()
     info = subjects.subject_out(db, subject)
     groups = _grouped(db, subject, today)
     sections = subject_sections(db, subject, "public", today)
@@ -189,6 +194,6 @@ def publicity_download(db: DbSession, dept: str | None = None,
                        date_to: Annotated[str | None, Query(alias="to")] = None) -> Response:
     f, _ = _filters(dept, type, date_from, date_to)
     body = publicity.publicity_xlsx(db, f)
-    name = f"shuanggongshi-{date.today():%Y%m%d}.xlsx"
+    name = f"shuanggongshi-{clock.today():%Y%m%d}.xlsx"
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
 from xinyong.catalog.service import get_catalog
+from xinyong.core import clock
 from xinyong.records.models import Record
 from xinyong.records.rules import VISIBLE_STATES
 from xinyong.records.service import payload_values
@@ -89,7 +90,7 @@ def _base(f: Filters, today: date) -> Select[Record, str, str | None]:
 def publicity_rows(session: Session, f: Filters, *, limit: int, after: int | None = None,
                    today: date | None = None) -> list[dict[str, Any]]:
     """One page, newest published (highest id) first; `after`: the id of the previous page's last row."""
-    stmt = _base(f, today or date.today())
+    stmt = _base(f, today or clock.today())
     if after is not None:
         stmt = stmt.where(Record.id < after)
     stmt = stmt.order_by(Record.id.desc()).limit(limit)
@@ -100,7 +101,7 @@ def publicity_rows(session: Session, f: Filters, *, limit: int, after: int | Non
 
 
 def count_capped(session: Session, f: Filters, today: date | None = None, cap: int = COUNT_CAP) -> tuple[int, bool]:
-    inner = _base(f, today or date.today()).with_only_columns(Record.id).limit(cap + 1).subquery()
+    inner = _base(f, today or clock.today()).with_only_columns(Record.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(inner)) or 0
     return min(n, cap), n > cap
 

@@ -83,7 +83,3 @@ def _cached(path: str) -> DueProcessConfig:
 
 def get_config() -> DueProcessConfig:
     return _cached(str(get_settings().config_dir / "due_process.yaml"))
-
-
-def reset_config() -> None:
-    _cached.cache_clear()

@@ -1,12 +1,12 @@
-"""What every due-process case shares: the clock, case numbers, query codes, the timeline, idempotency and the
-outbound sync outbox. Used by objections, repair and complaints."""
+"""What every due-process case shares: case numbers, query codes, the applicant's subject, the timeline,
+idempotency and the outbound sync outbox. Used by objections, repair, commitments and complaints; their legal
+"today" comes from `xinyong.core.clock`."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from datetime import date
 from typing import Any
@@ -15,20 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from xinyong.cases.models import CaseEvent, IdempotencyKey, OutboundSync
 from xinyong.core import crypto
 from xinyong.core.errors import Refused
-from xinyong.objections.models import CaseEvent, IdempotencyKey, OutboundSync
+from xinyong.core.identifiers import check_citizen_id
+from xinyong.subjects.models import Subject
+from xinyong.subjects.service import citizen_id_hash
 
 QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 QUERY_PURPOSE = "case_query_code"
-
-
-def today() -> date:
-    """Today, or XINYONG_TODAY (ISO date) — a hook for tests and demos that must move past a waiting period."""
-    forced = os.environ.get("XINYONG_TODAY", "").strip()
-    if forced:
-        return date.fromisoformat(forced)
-    return date.today()
 
 
 def case_number(prefix: str, on: date, case_id: int) -> str:
@@ -51,6 +46,15 @@ def hash_query_code(code: str) -> str:
 def query_code_matches(stored_hash: str, given: str | None) -> bool:
     # Compare HMACs in constant time; an absent code hashes anyway so timing tells nothing.
     return hmac.compare_digest(stored_hash, hash_query_code(given or ""))
+
+
+def subject_matches(subject: Subject, code: str) -> bool:
+    """Whether the code an applicant gave (unified code or citizen ID number) is the case's subject's."""
+    code = code.strip().upper()
+    if subject.uscc and subject.uscc == code:
+        return True
+    check = check_citizen_id(code)
+    return bool(check.ok and subject.id_hash and subject.id_hash == citizen_id_hash(check.value))
 
 
 def mask_name(name: str) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.cases.config import get_config
+from xinyong.cases.models import CaseAttachment
 from xinyong.core.crypto import sha256_hex
 from xinyong.core.errors import NotFound, Refused, TooLarge
 from xinyong.core.settings import get_settings
-from xinyong.objections.config import get_config
-from xinyong.objections.models import CaseAttachment
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"%PDF-", "pdf", "application/pdf"),
