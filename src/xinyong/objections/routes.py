@@ -14,7 +14,7 @@ from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
 from xinyong.access.policy import require
 from xinyong.accounts.models import Department, User
-from xinyong.cases import attachments
+from xinyong.cases import attachments, casework
 from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import rules, service
@@ -41,7 +41,7 @@ pages = APIRouter(include_in_schema=False)
              summary="提出异议（信用记录或名单信息）；支持 Idempotency-Key 防重复提交")
 def submit(body: ObjectionIn, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
-    service.check_target_for(db, actor, record_id=body.record_id, entry_id=body.entry_id,
+    casework.check_target_for(db, actor, record_id=body.record_id, entry_id=body.entry_id,
                              subject_code=body.subject_code, today=clock.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
@@ -162,7 +162,7 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
         data = {"applicant_name": applicant_name, "contact": contact, "subject_code": subject_code,
                 "reason": reason, "requested": requested or None, "record_id": target_record,
                 "entry_id": target_entry}
-        service.check_target_for(db, actor, record_id=target_record, entry_id=target_entry,
+        casework.check_target_for(db, actor, record_id=target_record, entry_id=target_entry,
                                  subject_code=subject_code, today=clock.today())
         with db.begin_nested():
             done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=clock.today())

@@ -14,8 +14,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from xinyong.access.actors import Actor, ActorKind
-from xinyong.access.policy import LIST_PUBLISHED_STATES, may_read_list_entry
 from xinyong.accounts.models import Department
 from xinyong.cases import attachments, casework
 from xinyong.cases.casework import subject_matches
@@ -405,28 +403,3 @@ def queue(session: Session, dept: Department, *, state: str | None = None, limit
 
 
 # ---------------------------------------------------------------- what a filer may name
-
-def check_target_for(session: Session, viewer: Actor, *, record_id: int | None, entry_id: int | None,
-                     subject_code: str, today: date) -> None:
-    """A filer (objection, repair application) names a record or a list entry by id: one the filer may read (the
-    public: the public projection, published list entries), or one about the subject whose code the filer gives.
-    Anything else answers like a missing one, before its state or its subject is disclosed."""
-    if record_id is not None:
-        try:
-            records.readable_record(session, record_id, viewer, today)
-            return
-        except NotFound:
-            rec = session.get(Record, record_id) if 0 < record_id < 2**63 else None
-            subject = session.get(Subject, rec.subject_id) if rec is not None else None
-            if subject is None or not subject_matches(subject, subject_code):
-                raise
-    if entry_id is not None:
-        entry = session.get(ListEntry, entry_id) if 0 < entry_id < 2**63 else None
-        if entry is not None and (may_read_list_entry(viewer, initiator_dept_id=entry.initiator_dept_id,
-                                                      state=entry.state)
-                                  or (viewer.kind not in (ActorKind.DEPT_KEY, ActorKind.DEPT_USER)
-                                      and entry.state in LIST_PUBLISHED_STATES)):
-            return
-        subject = session.get(Subject, entry.subject_id) if entry is not None else None
-        if subject is None or not subject_matches(subject, subject_code):
-            raise NotFound(f"名单信息 {entry_id} 不存在，请核对编号")

@@ -17,12 +17,11 @@ from xinyong.access.actors import Actor, ActorKind, actor_for_dept
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession
 from xinyong.access.policy import may_handle_case
 from xinyong.accounts.models import Department, User
-from xinyong.cases import attachments
+from xinyong.cases import attachments, casework
 from xinyong.cases.config import get_config
 from xinyong.catalog.service import get_catalog
 from xinyong.core import clock
 from xinyong.core.errors import DomainError, Forbidden, NotFound
-from xinyong.objections import service as objections
 from xinyong.records import service as records
 from xinyong.repair import rules, service
 from xinyong.repair.schemas import DecideIn, EligibilityOut, RepairCreated, RepairFullOut, RepairIn, RepairOut
@@ -47,7 +46,7 @@ def eligibility(record_id: BigIdPath, db: DbSession,
              summary="申请信用修复（附证明材料与信用修复承诺）；支持 Idempotency-Key")
 def apply(body: RepairIn, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
-    objections.check_target_for(db, actor, record_id=body.record_id, entry_id=None, subject_code=body.subject_code,
+    casework.check_target_for(db, actor, record_id=body.record_id, entry_id=None, subject_code=body.subject_code,
                                 today=clock.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
@@ -161,7 +160,7 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
             "statement": statement, "signer_name": signer_name}
     uploads = [attachments.Upload(f.filename or "附件", await f.read()) for f in files or [] if f.filename]
     try:
-        objections.check_target_for(db, actor, record_id=record_id, entry_id=None, subject_code=subject_code,
+        casework.check_target_for(db, actor, record_id=record_id, entry_id=None, subject_code=subject_code,
                                     today=clock.today())
         with db.begin_nested():
             done = service.apply(db, {"record_id": record_id, "subject_code": subject_code,
