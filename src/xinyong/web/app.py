@@ -16,8 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from xinyong.core import crypto
 from xinyong.core.errors import DomainError
-from xinyong.core.settings import get_settings, secret_key
+from xinyong.core.settings import get_settings
 from xinyong.web.deps import LoginRequired
 
 log = logging.getLogger("xinyong.web")
@@ -163,7 +164,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(SessionMiddleware, secret_key=secret_key().decode(), session_cookie="xinyong_session",
+    app.add_middleware(SessionMiddleware, secret_key=crypto.purpose_key("session").hex(), session_cookie="xinyong_session",
                        same_site="lax", https_only=False, max_age=8 * 3600)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
