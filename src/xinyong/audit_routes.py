@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from xinyong.core.audit import AuditEvent, verify_chain
+from xinyong.core.audit import AuditEvent
+from xinyong.core.audit import verify as verify_chain
 from xinyong.core.errors import Forbidden
 from xinyong.core.identifiers import mask_citizen_id
 from xinyong.web.deps import CurrentUser, DbSession

@@ -17,6 +17,8 @@ from xinyong.audit_cli import app as audit_app
 from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
+from xinyong.keys_cli import app as keys_app
+from xinyong.keys_cli import db_app
 
 app = typer.Typer(help="xinyong 公共信用信息平台命令行", no_args_is_help=True, add_completion=False)
 dept_app = typer.Typer(help="部门管理", no_args_is_help=True)
@@ -26,6 +28,8 @@ user_app = typer.Typer(help="管理后台用户", no_args_is_help=True)
 jobs_app = typer.Typer(help="定时任务", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 app.add_typer(dept_app, name="dept")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
