@@ -43,7 +43,7 @@ Sealed = dict[str, Callable[[Any], str]]
 ENCRYPTED: dict[str, Sealed] = {
     "subjects": {"id_enc": lambda r: id_aad(r.id_hash)},
     "records": {"secrets": lambda r: secrets_aad(r.record_key, r.version)},
-    "webhooks": {"secret_enc": lambda r: secret_aad(r.dept_id)},
+    "joint_webhooks": {"secret_enc": lambda r: secret_aad(r.dept_id)},
     "objections": {"query_enc": lambda r: case_aad("objections.query_enc", r.query_hash),
                    "applicant_enc": lambda r: case_aad("objections.applicant_enc", r.query_hash)},
     "repair_applications": {
@@ -52,7 +52,7 @@ ENCRYPTED: dict[str, Sealed] = {
     "complaints": {"query_enc": lambda r: case_aad("complaints.query_enc", r.query_hash),
                    "reporter_enc": lambda r: case_aad("complaints.reporter_enc", r.query_hash)},
 }
-_ROW_KEYS = {"subjects": ("id_hash",), "records": ("record_key", "version"), "webhooks": ("dept_id",),
+_ROW_KEYS = {"subjects": ("id_hash",), "records": ("record_key", "version"), "joint_webhooks": ("dept_id",),
              "objections": ("query_hash",), "repair_applications": ("query_hash",), "complaints": ("query_hash",)}
 
 

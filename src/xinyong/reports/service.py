@@ -246,5 +246,6 @@ def verify(session: Session, report_no: str, pdf_bytes: bytes | None = None, tod
         "file_matches": None,
     }
     if pdf_bytes is not None:
-        out["file_matches"] = crypto.sha256_hex(pdf_bytes) == rep.pdf_sha256
+        # The stored hash counts only while the row's seal holds: an edited row proves nothing about a copy.
+        out["file_matches"] = genuine and hmac.compare_digest(crypto.sha256_hex(pdf_bytes), rep.pdf_sha256)
     return out
