@@ -39,7 +39,6 @@ from xinyong.records.service import (
     known_layout_fields,
     remember_layouts,
     secret_hasher,
-    secrets_aad,
 )
 
 RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "content_hash",
@@ -323,10 +322,10 @@ class RecordWriter:
         columns = values.select(
             pl.when(some).then(pl.concat_str([pl.lit("{"), body, pl.lit("}")])).alias("_json"),
             pl.when(some).then(tagged).alias("secret_hashes"))
-        # Sealed per row: the associated data is the row's own key and version, so a ciphertext copied into
-        # another record does not open (equal values therefore no longer share one ciphertext).
-        encrypt = crypto.encrypt
-        sealed = [None if body is None else encrypt(body, secrets_aad(key, version)) for body, key, version in zip(
+        # Sealed per row: the associated data is the row's own key and version (records.service.secrets_aad,
+        # inlined), so a ciphertext copied into another record does not open (equal values no longer share one).
+        seal = crypto.sealer()
+        sealed = [None if body is None else seal(body, f"records.secrets|{key}|{version}") for body, key, version in zip(
             columns.get_column("_json").to_list(), new.get_column("record_key").to_list(),
             new.get_column("version").to_list(), strict=True)]
         return new.with_columns(pl.Series("secrets", sealed, dtype=pl.String), columns.get_column("secret_hashes"))
