@@ -109,3 +109,15 @@ def test_keyed_hash_is_stable_and_purpose_bound() -> None:
     assert h == crypto.hasher("citizen_id")("11010519491231002X")
     assert h != crypto.keyed_hash("11010519491231002X", "other")
     assert len(h) == 64
+
+
+def test_a_key_from_the_environment_keeps_the_lookup_hashes_it_always_had() -> None:
+    import hashlib
+    import hmac
+
+    secret = os.environ["XINYONG_SECRET_KEY"].encode()
+    before = hmac.new(hmac.new(secret, b"hmac:citizen_id", hashlib.sha256).digest(), b"11010519491231002X",
+                      hashlib.sha256).hexdigest()
+    assert crypto.keyed_hash("11010519491231002X", "citizen_id") == before
+    # ... while the data key is derived with HKDF and is not the old HMAC-derived one
+    assert crypto.purpose_key("encryption") != hmac.new(secret, b"aes-gcm", hashlib.sha256).digest()[:32]

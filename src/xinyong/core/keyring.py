@@ -14,7 +14,8 @@ Lookup hashes are kept across a rotation: the check log stores ID numbers only a
 be recomputed under a new key, and a lookup must still find every earlier row. A file written before keys
 were versioned holds one bare secret; it reads as `key 0` plus `lookup legacy`: the derivations of that time
 (HMAC per purpose, AES-GCM without associated data) stay readable until `xinyong keys rotate` converts the
-data.
+data. A secret given in `XINYONG_SECRET_KEY` instead of a file is generation 1 with the earlier lookup
+derivation, and cannot be rotated by the command (the variable lives outside the platform).
 """
 
 from __future__ import annotations
@@ -141,8 +142,11 @@ def ensure_key_file(settings: Settings | None = None) -> str | None:
 def keyring() -> KeyRing:
     settings = get_settings()
     if settings.secret_key:
+        # A secret from the environment (tests, containers) derives its purpose keys with HKDF like a key
+        # file's; its lookup hashes keep the derivation they had before key generations, so a deployment
+        # that has always used the variable still finds every person it stored.
         secret = settings.secret_key.encode("utf-8")
-        return KeyRing("hkdf", secret, {1: secret}, None)
+        return KeyRing("legacy", secret, {1: secret}, None)
     path = settings.key_file
     if not path.exists():
         raise SecretKeyMissing(f"未找到密钥文件 {path}：请先运行 `xinyong init` 生成，"
