@@ -296,3 +296,19 @@ def test_db_harden_grants_the_app_role_only_insert_and_select_on_audit(db: Sessi
         db.execute(text(f'DROP OWNED BY "{role}"'))
         db.execute(text(f'DROP ROLE "{role}"'))
         db.commit()
+
+
+def test_the_admin_audit_page_shows_a_cut_chain_to_the_auditor(client: Any, db: Session) -> None:
+    from xinyong.accounts import service as accounts
+
+    _events(db)
+    assert _anchor().exit_code == 0
+    db.execute(text("DELETE FROM audit_events WHERE seq >= 4"))
+    db.execute(text("UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3)"))
+    accounts.create_user(db, "u-auditor", "password-123", role="auditor")
+    db.commit()
+    r = client.post("/admin/login", data={"username": "u-auditor", "password": "password-123", "next": "/admin"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/admin/audit", params={"verify": "1"})
+    assert page.status_code == 200 and "审计链已被破坏" in page.text and "末尾事件被删除" in page.text

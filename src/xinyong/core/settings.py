@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     key_file: Path = Path("./keys/secret.key")
     # Where the audit chain's head is witnessed: an append-only file outside the database.
     audit_witness_dir: Path = Path("./audit-witness")
-    audit_witness_every: int = 1000  # write the head to the witness every N events (and on `audit anchor`)
+    audit_witness_every: int = 100  # write the head to the witness every N events (and on `audit anchor`)
 
     @field_validator("database_url")
     @classmethod
