@@ -55,4 +55,10 @@ def anchor() -> None:
     except (DomainError, SecretKeyMissing) as exc:
         err.print(f"[red]未写入见证：[/red]{getattr(exc, 'detail', str(exc))}。请先运行 `xinyong audit verify` 查明原因")
         raise typer.Exit(1) from None
+    from xinyong.core.audit import witnessed
+
+    if not witnessed(seq):
+        err.print(f"[red]未写入见证：[/red]第 {seq} 号事件已记入数据库，但见证文件 {witness_path()} 无法写入。"
+                  "请检查该目录的写权限后重新运行 `xinyong audit anchor`")
+        raise typer.Exit(1)
     err.print(f"已写入见证：第 {seq} 号事件（{witness_path()}）")

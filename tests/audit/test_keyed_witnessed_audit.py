@@ -312,3 +312,17 @@ def test_the_admin_audit_page_shows_a_cut_chain_to_the_auditor(client: Any, db: 
     assert r.status_code == 303
     page = client.get("/admin/audit", params={"verify": "1"})
     assert page.status_code == 200 and "审计链已被破坏" in page.text and "末尾事件被删除" in page.text
+
+
+def test_an_unwritable_witness_fails_the_anchor_command_but_not_the_commit(
+        db: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xinyong.core.settings import reset_settings
+
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the witness directory should be")
+    monkeypatch.setenv("XINYONG_AUDIT_WITNESS_DIR", str(blocked))
+    reset_settings()
+    _events(db, 2)
+    result = _anchor()
+    assert result.exit_code == 1 and "见证文件" in result.output and "写权限" in result.output
+    assert db.scalar(text("SELECT count(*) FROM audit_events")) == 3  # the anchor event itself is kept

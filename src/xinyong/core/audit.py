@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
 from xinyong.core.jobs import register_daily
 from xinyong.core.settings import SecretKeyMissing, get_settings
 
+log = logging.getLogger("xinyong.audit")
 GENESIS = "0" * 64
 WITNESS_FILE = "audit-witness.log"
 _PENDING = "xinyong.audit.witness"
@@ -150,8 +152,15 @@ def _append_witness(seq: int, digest: str) -> None:
 @event.listens_for(Session, "after_commit")
 def _witness_on_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if pending is not None:
+    if pending is None:
+        return
+    try:
         _append_witness(*pending)
+    except OSError as exc:
+        # The transaction has committed; failing the request now would only hide that. The next anchor
+        # writes the head again, and `xinyong audit anchor` reports a witness it could not write.
+        log.error("审计见证写入失败（%s）：请检查 XINYONG_AUDIT_WITNESS_DIR 的写权限，再运行 xinyong audit anchor",
+                  exc.strerror or type(exc).__name__)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -167,7 +176,8 @@ class WitnessLine:
 
 
 def read_witness() -> tuple[list[WitnessLine], str | None]:
-    """The witness lines, or a reason (Chinese) why the file cannot be trusted."""
+    """The witness lines, or a reason (Chinese) why the file cannot be trusted. Lines need not be in order:
+    sessions committing at the same moment append in the order their commits return."""
     path = witness_path()
     if not path.exists():
         return [], None
@@ -185,8 +195,6 @@ def read_witness() -> tuple[list[WitnessLine], str | None]:
             good = False
         if not good:
             return out, f"见证文件第 {n} 行的校验码不符（见证被改写，或密钥文件不对）"
-        if out and seq < out[-1].seq:
-            return out, f"见证文件第 {n} 行的事件序号倒退（见证被改写）"
         out.append(WitnessLine(n, seq, digest))
     return out, None
 
@@ -269,6 +277,11 @@ def _has_business_data(session: Session) -> bool:
         if table is not None and session.execute(select(literal(1)).select_from(table).limit(1)).first():
             return True
     return False
+
+
+def witnessed(seq: int) -> bool:
+    lines, bad = read_witness()
+    return bad is None and any(w.seq == seq for w in lines)
 
 
 def verify(session: Session) -> ChainCheck:
