@@ -250,3 +250,30 @@ def test_an_attachment_file_swapped_for_another_does_not_open(db: Session) -> No
     target.write_bytes(attachments.path_of(other.sha256).read_bytes())
     with pytest.raises(crypto.DecryptionFailed):
         attachments.read(db, row.id, objections.CASE, made["objection"])
+
+
+def test_a_case_or_webhook_secret_moved_to_another_row_does_not_decrypt(db: Session) -> None:
+    made = _everything(db)
+    first = db.get(objections.Objection, made["objection"])
+    assert first is not None
+    second = objections.submit(db, {"applicant_name": "另一申请人", "contact": "0534-7654321",
+                                    "subject_code": made["company"], "record_id": made["record"],
+                                    "reason": "信息有误，请核实"}, [], idempotency_key=None,
+                               today=date(2026, 2, 3)).objection
+    db.commit()
+    db.execute(text("UPDATE objections SET applicant_enc = :e WHERE id = :id"),
+               {"e": first.applicant_enc, "id": second.id})
+    hook = db.get(Webhook, made["hook"])
+    assert hook is not None
+    other_dept = db.execute(text("SELECT id FROM departments WHERE id <> :d ORDER BY id LIMIT 1"),
+                            {"d": hook.dept_id}).scalar_one()
+    db.add(Webhook(dept_id=other_dept, url="https://hooks.example.org/y", secret_enc=hook.secret_enc, active=True))
+    db.commit()
+    db.expire_all()
+    moved = db.get(objections.Objection, second.id)
+    assert moved is not None
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.decrypt(moved.applicant_enc, case_aad("objections.applicant_enc", moved.query_hash))
+    copied = db.scalars(select(Webhook).where(Webhook.dept_id == other_dept)).one()
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.decrypt(copied.secret_enc, secret_aad(copied.dept_id))
