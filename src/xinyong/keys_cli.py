@@ -69,7 +69,8 @@ def rotate(as_json: Annotated[bool, typer.Option("--json", help="在标准输出
     if result.reports_refused:
         err.print(f"[yellow]注意：[/yellow]{len(result.reports_refused)} 份报告的签封不符，未重新签封（验真将显示不符）："
                   + "、".join(result.reports_refused[:20]))
-    err.print("请立即备份新的密钥文件；旧密钥仍保留在文件中，仅用于校验轮换前的审计事件")
+    err.print("请立即备份新的密钥文件，并重启正在运行的 xinyong serve / worker 进程以启用新密钥（重启前它们写入的"
+              "数据仍可读，下次轮换时一并转换）；旧密钥仍保留在文件中，用于校验轮换前的审计事件")
 
 
 @db_app.command("harden")
