@@ -326,3 +326,17 @@ def test_an_unwritable_witness_fails_the_anchor_command_but_not_the_commit(
     result = _anchor()
     assert result.exit_code == 1 and "见证文件" in result.output and "写权限" in result.output
     assert db.scalar(text("SELECT count(*) FROM audit_events")) == 3  # the anchor event itself is kept
+
+
+def test_the_daily_job_anchors_and_refuses_to_sign_over_tampering(db: Session, witness_dir: Path) -> None:
+    from xinyong.core.jobs import run_daily
+
+    _covered_world(db)
+    results = run_daily(date(2026, 3, 2))
+    seq = results["audit.anchor"]
+    assert isinstance(seq, int) and audit.witnessed(seq)
+    db.execute(text("UPDATE check_logs SET matter = '无' WHERE id = 1"))
+    db.commit()
+    refused = run_daily(date(2026, 3, 3))["audit.anchor"]
+    assert isinstance(refused, str) and "核查日志" in refused
+    assert _verify().exit_code == 1
