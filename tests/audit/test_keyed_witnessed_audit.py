@@ -340,3 +340,16 @@ def test_the_daily_job_anchors_and_refuses_to_sign_over_tampering(db: Session, w
     refused = run_daily(date(2026, 3, 3))["audit.anchor"]
     assert isinstance(refused, str) and "核查日志" in refused
     assert _verify().exit_code == 1
+
+
+def test_a_whole_chain_rewritten_as_unkeyed_events_disagrees_with_the_witness(db: Session) -> None:
+    _events(db)
+    assert _anchor().exit_code == 0
+    db.execute(text("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 1"))
+    db.execute(text("UPDATE audit_events SET key_gen = NULL"))
+    db.commit()
+    db.expire_all()
+    _rechain(db, 1, lambda prev, ev: audit.event_hash(prev, *_fields(ev), key_gen=None))
+    assert audit.verify_chain(db).ok  # looks like a chain from before keying
+    result = _verify()
+    assert result.exit_code == 1 and "见证文件" in result.output
