@@ -353,3 +353,15 @@ def test_a_whole_chain_rewritten_as_unkeyed_events_disagrees_with_the_witness(db
     assert audit.verify_chain(db).ok  # looks like a chain from before keying
     result = _verify()
     assert result.exit_code == 1 and "见证文件" in result.output
+
+
+def test_digests_and_the_chain_do_not_depend_on_the_connections_time_zone(db: Session, backend: str) -> None:
+    from xinyong.core import digest
+
+    _covered_world(db)
+    if backend == "postgresql":
+        db.execute(text("SET TIME ZONE 'America/New_York'"))
+        db.expire_all()
+    assert digest.check(db) is None
+    assert audit.verify_chain(db).ok
+    db.rollback()

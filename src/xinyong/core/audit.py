@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,8 @@ def _canonical(value: Any) -> str | None:
 def event_hash(prev_hash: str, seq: int, at: datetime, actor: str, action: str, entity: str,
                entity_id: str | None, before: str | None, after: str | None, key_gen: int | None = None) -> str:
     material = json.dumps(
-        [prev_hash, seq, at.isoformat(), actor, action, entity, entity_id, before, after],
+        # in UTC: PostgreSQL reads a timestamp back in the connection's time zone
+        [prev_hash, seq, at.astimezone(UTC).isoformat(), actor, action, entity, entity_id, before, after],
         ensure_ascii=False,
     )
     if key_gen is None:  # an event from before the chain was keyed

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +55,13 @@ class DigestMismatch(RuleViolation):
     pass
 
 
+def _canonical(value: Any) -> Any:
+    # A timestamp reads back in the connection's time zone on PostgreSQL: compare instants, not wall clocks.
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return value
+
+
 def _table_mac(session: Session, name: str, upto: int, gen: int) -> tuple[int, str]:
     table = Base.metadata.tables[name]
     cols = [table.c[c] for c in COVERED[name][1]]
@@ -63,7 +71,8 @@ def _table_mac(session: Session, name: str, upto: int, gen: int) -> tuple[int, s
                              .execution_options(yield_per=5000))
     for row in result:
         rows += 1
-        mac.update(json.dumps(list(row), ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
+        mac.update(json.dumps([_canonical(v) for v in row], ensure_ascii=False, sort_keys=True,
+                              default=str).encode("utf-8"))
         mac.update(b"\n")
     return rows, mac.hexdigest()
 
