@@ -91,9 +91,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory,
     work = tmp_path_factory.mktemp("live-server")
     url = f"sqlite:///{work / 'xinyong.db'}"
     env = {**os.environ, "XINYONG_DATABASE_URL": url, "XINYONG_VAR_DIR": str(work / "var"),
+           "XINYONG_AUDIT_WITNESS_DIR": str(work / "audit-witness"),
            "XINYONG_SECRET_KEY": os.environ.get("XINYONG_SECRET_KEY", "test-secret-key-0123456789abcdef")}
     # Seed in this process with the same settings the server will see (keys, catalog).
-    saved = {k: os.environ.get(k) for k in ("XINYONG_DATABASE_URL", "XINYONG_VAR_DIR")}
+    saved = {k: os.environ.get(k) for k in ("XINYONG_DATABASE_URL", "XINYONG_VAR_DIR", "XINYONG_AUDIT_WITNESS_DIR")}
     os.environ.update({k: env[k] for k in saved})
     from xinyong.core import crypto
     from xinyong.core.settings import reset_settings

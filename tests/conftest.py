@@ -103,6 +103,16 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def witness_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test its own audit witness directory: the witness follows one database, and tests empty theirs."""
+    path = tmp_path_factory.mktemp("witness")
+    monkeypatch.setenv("XINYONG_AUDIT_WITNESS_DIR", str(path))
+    reset_settings()
+    yield path
+    reset_settings()
+
+
 @pytest.fixture
 def engine(backend: str) -> Iterator[Engine]:
     from xinyong.core.db import get_engine

@@ -60,8 +60,8 @@ def _move_secrets_into_records(conn: sa.Connection) -> None:
         for record_id, entries in per_record.items():
             order = _field_order(entries[0][3])
             entries.sort(key=lambda e: order.index(e[0]) if e[0] in order else len(order))
-            clear = [(field, crypto.decrypt(enc)) for field, _, enc, _ in entries]
-            updates.append({"id": record_id, "secrets": crypto.encrypt(secrets_json(clear)),
+            clear = [(field, crypto.decrypt(enc, "")) for field, _, enc, _ in entries]
+            updates.append({"id": record_id, "secrets": crypto.legacy_encrypt(secrets_json(clear)),
                             "hashes": " ".join(f"{field}:{h}" for field, h, _, _ in entries)})
         conn.execute(sa.text("UPDATE records SET secrets = :secrets, secret_hashes = :hashes WHERE id = :id"),
                      updates)
@@ -74,12 +74,12 @@ def _split_secrets_out_of_records(conn: sa.Connection) -> None:
         "SELECT id, secrets, secret_hashes FROM records WHERE secrets IS NOT NULL ORDER BY id")).all()
     inserts = []
     for record_id, sealed, hashes in rows:
-        values: dict[str, str] = json.loads(crypto.decrypt(sealed))
+        values: dict[str, str] = json.loads(crypto.decrypt(sealed, ""))
         by_field = dict(part.split(":", 1) for part in (hashes or "").split())
         hash_of = crypto.hasher("record_secret")
         for field, value in values.items():
             inserts.append({"record_id": record_id, "field": field,
-                            "value_hash": by_field.get(field) or hash_of(value), "value_enc": crypto.encrypt(value)})
+                            "value_hash": by_field.get(field) or hash_of(value), "value_enc": crypto.legacy_encrypt(value)})
     if inserts:
         conn.execute(sa.text("INSERT INTO record_secrets (record_id, field, value_hash, value_enc) "
                              "VALUES (:record_id, :field, :value_hash, :value_enc)"), inserts)

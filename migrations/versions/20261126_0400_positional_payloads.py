@@ -167,7 +167,7 @@ def downgrade() -> None:
         """The keyed hashes are recomputed in full from the sealed clear values (the platform key is needed)."""
         if not r.secrets:
             return r.secret_hashes
-        clear: dict[str, str] = json.loads(crypto.decrypt(r.secrets))
+        clear: dict[str, str] = json.loads(crypto.decrypt(r.secrets, ""))
         return " ".join(f"{name}:{hash_of(value)}" for name, value in clear.items())
 
     _convert(conn, encode, full_hashes)

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from xinyong.access.deps import AllowUser, DbSession
 from xinyong.accounts.models import User
-from xinyong.core.audit import AuditEvent, verify_chain
+from xinyong.core.audit import AuditEvent
+from xinyong.core.audit import verify as verify_chain
 from xinyong.core.identifiers import mask_citizen_id
 from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import CST, admin_context, render

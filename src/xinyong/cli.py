@@ -18,6 +18,8 @@ from xinyong.audit_cli import app as audit_app
 from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
+from xinyong.keys_cli import app as keys_app
+from xinyong.keys_cli import db_app
 
 app = typer.Typer(help="xinyong 公共信用信息平台命令行", no_args_is_help=True, add_completion=False)
 dept_app = typer.Typer(help="部门管理", no_args_is_help=True)
@@ -27,6 +29,8 @@ user_app = typer.Typer(help="管理后台用户", no_args_is_help=True)
 jobs_app = typer.Typer(help="定时任务", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 app.add_typer(dept_app, name="dept")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
@@ -62,13 +66,22 @@ def main() -> None:
 
 @app.command()
 def init() -> None:
-    """初始化：生成密钥（如未配置），创建或升级数据库结构，登记信用办。"""
+    """初始化：生成密钥文件（如未配置），创建或升级数据库结构，登记信用办，写入第一条审计见证。"""
+    from xinyong.core.keyring import ensure_key_file
     from xinyong.core.migrate import upgrade
-    from xinyong.core.settings import ensure_secret_key
 
     settings = get_settings()
-    if ensure_secret_key(settings):
-        err.print(f"已生成密钥 {settings.secret_key_path}（权限 0600），请妥善备份：丢失后已加密的证件号码无法解密")
+    done = ensure_key_file(settings)
+    where = settings.key_file.resolve()
+    if done == "created":
+        err.print(f"已生成密钥文件 {where}（权限 0600）")
+    elif done == "moved":
+        err.print(f"已把密钥文件从数据目录移到 {where}（权限 0600）")
+    if settings.secret_key:
+        err.print("密钥来自环境变量 XINYONG_SECRET_KEY：请把它与数据库备份分开保存")
+    else:
+        err.print(f"密钥文件：{where}。请立即离线备份，并与数据库备份分开保存：丢失后加密的证件号码和附件无法解密，"
+                  "审计链和报告验证码无法校验")
     from xinyong.catalog.service import get_catalog
 
     get_catalog()
@@ -80,7 +93,12 @@ def init() -> None:
         accounts.add_department(session, "XYB", "信用办（社会信用体系建设领导小组办公室）", credit_office=True)
 
     _run(seed)
+    from xinyong.core.audit import anchor
+
+    head = _run(lambda s: anchor(s, actor="cli"))
     err.print(f"数据库已就绪：{settings.database_url.split('@')[-1]}")
+    err.print(f"审计见证目录：{settings.audit_witness_dir.resolve()}（已写入第 {head.seq} 号事件的链头；"
+              "请把该目录放在数据库之外、只允许追加的位置）")
 
 
 @app.command()

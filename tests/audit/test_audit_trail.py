@@ -31,6 +31,7 @@ def _verify() -> Any:
 
 def test_intact_chain_exits_zero(db: Session) -> None:
     _events(db)
+    assert runner.invoke(app, ["audit", "anchor"]).exit_code == 0
     result = _verify()
     assert result.exit_code == 0, result.output
     assert "审计链完整" in result.output
@@ -100,6 +101,8 @@ def test_admin_audit_search_for_auditors_masks_personal_data(client: Any, db: Se
     assert "record.add" in page.text and "person.read" not in page.text
     bad = client.get("/admin/audit", params={"date_from": "2026-02-30"})
     assert "不是有效日期" in bad.text
+    audit.anchor(db, actor="test")
+    db.commit()
     assert "审计链完整" in client.get("/admin/audit", params={"verify": "1"}).text
 
 

@@ -27,7 +27,7 @@ from xinyong.ingest.models import Batch, BatchReject
 from xinyong.records import service as records
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.subjects.service import citizen_id_hash
+from xinyong.subjects.service import citizen_id_hash, id_aad
 
 
 def test_clean_rows_are_accepted_with_subjects_and_masked_secrets(db: Session, ingest, tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_clean_rows_are_accepted_with_subjects_and_masked_secrets(db: Session, i
     assert person.kind == "natural_person" and person.uscc is None
     assert person.id_hash == citizen_id_hash(PERSON_ID)
     assert person.id_masked == "110105********002X"
-    assert crypto.decrypt(person.id_enc or "") == PERSON_ID
+    assert crypto.decrypt(person.id_enc or "", id_aad(person.id_hash or "")) == PERSON_ID
     recs = {r.decision_no: r for r in db.scalars(select(Record))}
     first = records.record_values(recs["德市监罚〔2026〕1号"])
     assert first["legal_rep_id_no"] == "110105********002X"
@@ -65,7 +65,7 @@ def test_clean_rows_are_accepted_with_subjects_and_masked_secrets(db: Session, i
     assert batch is not None and batch.state == "done" and batch.accepted == 3
 
 
-def test_rows_with_the_same_secrets_share_one_ciphertext(db: Session, ingest, tmp_path: Path) -> None:
+def test_rows_with_the_same_secrets_are_sealed_each_to_its_own_row(db: Session, ingest, tmp_path: Path) -> None:
     other = "110105194912310021"
     ingest(write_csv(tmp_path / "p.csv", PENALTY_HEADERS, [
         penalty_row(rep_id=PERSON_ID), penalty_row(no="德市监罚〔2026〕2号", rep_id=PERSON_ID),
@@ -73,10 +73,13 @@ def test_rows_with_the_same_secrets_share_one_ciphertext(db: Session, ingest, tm
     ]))
     recs = {r.decision_no: r for r in db.scalars(select(Record))}
     one, two, three = (recs[f"德市监罚〔2026〕{i}号"] for i in (1, 2, 3))
-    assert one.secrets == two.secrets and one.secrets != three.secrets
+    assert one.secrets != two.secrets and records.record_secrets(one) == records.record_secrets(two)
     assert one.secret_hashes == two.secret_hashes == records.secret_hashes_text([("legal_rep_id_no", PERSON_ID)])
     # The sealed bytes are exactly what the request path seals.
-    assert crypto.decrypt(three.secrets or "") == records.secrets_json([("legal_rep_id_no", other)])
+    aad = records.secrets_aad(three.record_key, three.version)
+    assert crypto.decrypt(three.secrets or "", aad) == records.secrets_json([("legal_rep_id_no", other)])
+    with pytest.raises(crypto.DecryptionFailed):  # one row's ciphertext does not open as another's
+        crypto.decrypt(one.secrets or "", records.secrets_aad(two.record_key, two.version))
 
 
 def test_every_accepted_date_form_and_dirty_code(db: Session, ingest, tmp_path: Path) -> None:

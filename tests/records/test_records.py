@@ -64,7 +64,7 @@ def test_secrets_keep_catalog_order_and_only_non_empty_values(db: Session) -> No
     rec = _penalty(db, id_no="11010519491231002X", legal_rep_id_no="110105194912310021")
     fields = [f.name for f in get_catalog().get("admin_penalty").sensitive_fields()]
     assert list(records.record_secrets(rec)) == fields
-    assert crypto.decrypt(rec.secrets or "") == records.secrets_json(
+    assert crypto.decrypt(rec.secrets or "", records.secrets_aad(rec.record_key, rec.version)) == records.secrets_json(
         [(n, records.record_secrets(rec)[n]) for n in fields])
     assert [pair.split(":")[0] for pair in (rec.secret_hashes or "").split(" ")] == fields
 

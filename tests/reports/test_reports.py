@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from check_data import CITIZEN_ID, CLEAN, DEBTOR, PENALISED, city, penalty
@@ -80,10 +80,17 @@ def test_two_downloads_get_two_numbers(client, db: Session) -> None:  # type: ig
     assert a != b
 
 
-def test_verification_code_depends_on_number_and_content() -> None:
-    code = service.verification_code("XY2026030500000001", "a" * 64)
-    assert len(code) == 16 and code != service.verification_code("XY2026030500000002", "a" * 64)
-    assert code != service.verification_code("XY2026030500000001", "b" * 64)
+def test_verification_code_covers_number_content_subject_and_issue_time() -> None:
+    at = datetime(2026, 3, 5, 1, 2, 3, tzinfo=UTC)
+    code = service.verification_code("XY2026030500000001", "a" * 64, 7, "91110000100000585X", at)
+    assert len(code) == 16
+    for other in (service.verification_code("XY2026030500000002", "a" * 64, 7, "91110000100000585X", at),
+                  service.verification_code("XY2026030500000001", "b" * 64, 7, "91110000100000585X", at),
+                  service.verification_code("XY2026030500000001", "a" * 64, 8, "91110000100000585X", at),
+                  service.verification_code("XY2026030500000001", "a" * 64, 7, "91370000100000585X", at),
+                  service.verification_code("XY2026030500000001", "a" * 64, 7, "91110000100000585X",
+                                            at + timedelta(seconds=1))):
+        assert other != code
     assert service.show_code("0123456789abcdef") == "0123-4567-89AB-CDEF"
 
 

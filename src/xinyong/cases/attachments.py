@@ -1,5 +1,10 @@
 """Attachments of due-process cases: PDF, JPG or PNG judged by content (magic bytes), size-limited, stored under
-var/attachments by SHA-256 (the same file twice is stored once). The database keeps only the metadata."""
+var/attachments by SHA-256 (the same file twice is stored once). The database keeps only the metadata.
+
+They are often ID-card scans, so the files are encrypted at rest (AES-GCM under the encryption key, bound to
+the file's SHA-256): a file swapped for another one's does not open, and what opens must hash to the SHA-256
+the database names. Files stored in clear before encryption are still read (their hash checked) until
+`xinyong keys rotate` encrypts them."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.cases.config import get_config
 from xinyong.cases.models import CaseAttachment
+from xinyong.core import crypto
 from xinyong.core.crypto import sha256_hex
 from xinyong.core.errors import NotFound, Refused, TooLarge
 from xinyong.core.settings import get_settings
@@ -99,15 +105,35 @@ def path_of(sha256: str) -> Path:
     return root() / sha256[:2] / sha256
 
 
+def file_aad(sha256: str) -> str:
+    return f"case_attachments|{sha256}"
+
+
+def seal(data: bytes, sha256: str) -> bytes:
+    return crypto.encrypt_bytes(data, file_aad(sha256))
+
+
+def open_file(blob: bytes, sha256: str) -> bytes:
+    """The clear bytes of a stored file, checked against the SHA-256 the database holds for it."""
+    data = crypto.decrypt_bytes(blob, file_aad(sha256)) if crypto.is_sealed_bytes(blob) else blob
+    if sha256_hex(data) != sha256:
+        raise crypto.DecryptionFailed("附件文件与登记的 SHA-256 不符（文件被替换或损坏）：请用备份恢复该文件")
+    return data
+
+
+def write_file(target: Path, blob: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(blob)
+    os.replace(tmp, target)  # atomic: a reader never sees half a file
+
+
 def store(session: Session, case_type: str, case_id: int, files: list[Checked]) -> list[CaseAttachment]:
     rows = []
     for f in files:
         target = path_of(f.sha256)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".part")
-            tmp.write_bytes(f.data)
-            os.replace(tmp, target)  # atomic: a reader never sees half a file
+            write_file(target, seal(f.data, f.sha256))
         row = CaseAttachment(case_type=case_type, case_id=case_id, filename=f.filename, media_type=f.media_type,
                              size=len(f.data), sha256=f.sha256)
         session.add(row)
@@ -125,4 +151,8 @@ def read(session: Session, attachment_id: int, case_type: str, case_id: int) -> 
     row = session.get(CaseAttachment, attachment_id)
     if row is None or row.case_type != case_type or row.case_id != case_id:
         raise NotFound("附件不存在")
-    return row, path_of(row.sha256).read_bytes()
+    try:
+        blob = path_of(row.sha256).read_bytes()
+    except FileNotFoundError:
+        raise NotFound("附件文件不存在（可能已被移走）：请联系信用办从备份恢复") from None
+    return row, open_file(blob, row.sha256)

@@ -48,6 +48,12 @@ def hash_query_code(code: str) -> str:
     return crypto.keyed_hash(code.strip().upper().replace("-", "").replace(" ", ""), QUERY_PURPOSE)
 
 
+def case_aad(column: str, query_hash: str) -> str:
+    """What binds a case's encrypted columns (query code, applicant, reporter) to their row: the case's
+    query-code hash, set when the case is created and never changed. column: "table.column"."""
+    return f"{column}|{query_hash}"
+
+
 def query_code_matches(stored_hash: str, given: str | None) -> bool:
     # Compare HMACs in constant time; an absent code hashes anyway so timing tells nothing.
     return hmac.compare_digest(stored_hash, hash_query_code(given or ""))

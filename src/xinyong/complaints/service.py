@@ -76,7 +76,7 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
     existing = casework.claim(session, CASE, key, digest)
     if existing is not None:
         c = get(session, existing)
-        return Submitted(c, crypto.decrypt(c.query_enc), created=False)
+        return Submitted(c, crypto.decrypt(c.query_enc, casework.case_aad("complaints.query_enc", c.query_hash)), created=False)
     cats = categories()
     category = str(data["category"]).strip()
     if category not in cats:
@@ -90,11 +90,14 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
     name, contact = str(data.get("reporter_name") or "").strip(), str(data.get("reporter_contact") or "").strip()
     code = casework.new_query_code()
     cfg = get_config().complaints
-    c = Complaint(case_no=casework.placeholder_case_no(), query_hash=casework.hash_query_code(code),
-                  query_enc=crypto.encrypt(code), state=State.SUBMITTED.value, category=category,
+    qhash = casework.hash_query_code(code)
+    reporter = json.dumps({"name": name, "contact": contact}, ensure_ascii=False)
+    c = Complaint(case_no=casework.placeholder_case_no(), query_hash=qhash,
+                  query_enc=crypto.encrypt(code, casework.case_aad("complaints.query_enc", qhash)),
+                  state=State.SUBMITTED.value, category=category,
                   target_name=str(data["target_name"]).strip(), target_code=code_raw,
                   subject_id=subject.id if subject else None, content=str(data["content"]).strip(),
-                  reporter_enc=crypto.encrypt(json.dumps({"name": name, "contact": contact}, ensure_ascii=False))
+                  reporter_enc=crypto.encrypt(reporter, casework.case_aad("complaints.reporter_enc", qhash))
                   if name or contact else None,
                   reporter_consents=bool(data.get("consent_to_disclose")) and bool(name or contact),
                   submitted_on=today, assign_due=rules.due_date(today, cfg.assign_workdays))
@@ -214,7 +217,7 @@ def dept_out(session: Session, c: Complaint, *, viewer: Department, actor: str) 
     """A department's view: the reporter is 匿名/已隐藏 unless they agreed; a shown identity is an audited read."""
     reporter, contact = rules.HIDDEN, rules.HIDDEN
     if c.reporter_enc is not None and rules.shows_identity(c.reporter_consents, Role.HANDLER):
-        who = json.loads(crypto.decrypt(c.reporter_enc))
+        who = json.loads(crypto.decrypt(c.reporter_enc, casework.case_aad("complaints.reporter_enc", c.query_hash)))
         reporter, contact = who.get("name") or "—", who.get("contact") or "—"
         audit.record(session, actor=actor, action="complaint.reporter_read", entity="complaint", entity_id=c.id,
                      after={"viewer": viewer.code, "consented": True})

@@ -1,9 +1,7 @@
-"""Settings from the environment (XINYONG_*), and the secret key kept in ./var/."""
+"""Settings from the environment (XINYONG_*). The key file lives outside the data directory (core/keyring.py)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +30,12 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     run_scheduler: bool = False  # `xinyong serve` turns it on
+    # The master key file: outside var/ (where the SQLite file and attachments are), so a copy of the data
+    # directory or a database backup does not carry the key that opens it.
+    key_file: Path = Path("./keys/secret.key")
+    # Where the audit chain's head is witnessed: an append-only file outside the database.
+    audit_witness_dir: Path = Path("./audit-witness")
+    audit_witness_every: int = 100  # write the head to the witness every N events (and on `audit anchor`)
 
     @field_validator("database_url")
     @classmethod
@@ -48,6 +52,11 @@ class Settings(BaseSettings):
 
     @property
     def secret_key_path(self) -> Path:
+        return self.key_file
+
+    @property
+    def legacy_key_path(self) -> Path:
+        """Where versions before the key file setting kept the key: beside the SQLite file."""
         return self.var_dir / "secret.key"
 
 
@@ -58,36 +67,10 @@ def get_settings() -> Settings:
 
 def reset_settings() -> None:
     get_settings.cache_clear()
-    _secret.cache_clear()
+    from xinyong.core import keyring  # the key file is read through settings; drop both caches together
+
+    keyring.clear_cache()
 
 
 class SecretKeyMissing(RuntimeError):
-    pass
-
-
-def ensure_secret_key(settings: Settings | None = None) -> bool:
-    """Create ./var/secret.key (mode 0600) when no key is configured. Returns True when one was made."""
-    settings = settings or get_settings()
-    if settings.secret_key or settings.secret_key_path.exists():
-        return False
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(settings.secret_key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32) + "\n")
-    _secret.cache_clear()
-    return True
-
-
-@lru_cache(maxsize=1)
-def _secret() -> bytes:
-    settings = get_settings()
-    if settings.secret_key:
-        return settings.secret_key.encode("utf-8")
-    path = settings.secret_key_path
-    if not path.exists():
-        raise SecretKeyMissing(f"未找到密钥：请先运行 `xinyong init` 生成 {path}，或设置环境变量 XINYONG_SECRET_KEY")
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
-
-
-def secret_key() -> bytes:
-    return _secret()
+    """No usable key: the message says how to get one (init, XINYONG_KEY_FILE, a backup)."""

@@ -25,7 +25,7 @@ from xinyong.core import crypto
 from xinyong.core.identifiers import secondary_valid_expr
 from xinyong.ingest.loader import Loader
 from xinyong.ingest.payload import mask_column
-from xinyong.subjects.service import ID_HASH_PURPOSE
+from xinyong.subjects.service import ID_HASH_PURPOSE, id_aad
 
 SECONDARY_SCHEMES = ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no")
 _KNOWN_SCHEMA = {"_ident": pl.String, "_subject_id": pl.Int64, "_old_name": pl.String,
@@ -162,7 +162,8 @@ class SubjectMatcher:
         if new.height:
             ids = self.loader.reserve_ids("subjects", new.height)
             new = new.with_columns(ids.alias("_new_id"))
-            enc = {v: crypto.encrypt(v) for v in new.get_column("_pid").drop_nulls().to_list()}
+            people = new.filter(pl.col("_kind") == "natural_person").select("_pid", "_hash").drop_nulls()
+            enc = {v: crypto.encrypt(v, id_aad(h)) for v, h in people.iter_rows()}
             masked = mask_column(new, "_pid")
             person = pl.col("_kind") == "natural_person"
             region = pl.when(person).then(

@@ -101,7 +101,6 @@ class RecordWriter:
         self._overflow = False
         self._hashed: dict[str, str] = {}
         self._earlier: list[tuple[str, ...]] | None = None  # the item's other layouts, read when first needed
-        self._sealed: dict[str, str] = {}
 
     def prepare(self, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Everything that needs no database: masked payload, content hash; and the clear secrets aside.
@@ -302,10 +301,8 @@ class RecordWriter:
         `secret_hashes`, "field:keyed-hash …" (records.service.secret_hasher, secret_hashes_text)
         for lookup.
 
-        Each distinct JSON of a chunk is encrypted once (fresh nonce) and rows holding the same values share
-        the ciphertext: equal ciphertexts reveal only what the equal keyed hashes beside them reveal already.
-        Each distinct value is hashed once. Both are remembered across the chunks of a batch (the same
-        people recur), up to SECRET_CACHE entries.
+        Each distinct value is hashed once, remembered across the chunks of a batch (the same people recur),
+        up to SECRET_CACHE entries. The JSON is sealed per row, bound to the row's key and version.
         """
         nothing = [pl.lit(None, pl.String).alias("secrets"), pl.lit(None, pl.String).alias("secret_hashes")]
         if not sensitive:
@@ -325,7 +322,10 @@ class RecordWriter:
         columns = values.select(
             pl.when(some).then(pl.concat_str([pl.lit("{"), body, pl.lit("}")])).alias("_json"),
             pl.when(some).then(tagged).alias("secret_hashes"))
-        sealed = _cached(self._sealed, columns.get_column("_json").drop_nulls().unique().to_list(), crypto.encrypt)
-        return new.with_columns(
-            columns.get_column("_json").replace_strict(sealed, return_dtype=pl.String).alias("secrets"),
-            columns.get_column("secret_hashes"))
+        # Sealed per row: the associated data is the row's own key and version (records.service.secrets_aad,
+        # inlined), so a ciphertext copied into another record does not open (equal values no longer share one).
+        seal = crypto.sealer()
+        sealed = [None if body is None else seal(body, f"records.secrets|{key}|{version}") for body, key, version in zip(
+            columns.get_column("_json").to_list(), new.get_column("record_key").to_list(),
+            new.get_column("version").to_list(), strict=True)]
+        return new.with_columns(pl.Series("secrets", sealed, dtype=pl.String), columns.get_column("secret_hashes"))

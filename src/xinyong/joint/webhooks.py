@@ -37,6 +37,11 @@ EVENT_TYPE_HEADER = "X-Xinyong-Event"
 EVENT_TYPES = ("task.created", "measure.suspended", "measure.resumed", "measure.lifted")
 
 
+def secret_aad(dept_id: int) -> str:
+    """What binds webhooks.secret_enc to its row: the department that registered the hook."""
+    return f"webhooks.secret_enc|{dept_id}"
+
+
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
@@ -47,7 +52,7 @@ def register_webhook(session: Session, dept: Department, *, url: str, secret: st
         raise Refused("url 应为 http:// 或 https:// 开头的完整地址")
     if len(secret) < 16:
         raise Refused("secret 至少 16 个字符，用于计算 HMAC-SHA256 签名")
-    hook = Webhook(dept_id=dept.id, url=url.strip(), secret_enc=crypto.encrypt(secret), active=True)
+    hook = Webhook(dept_id=dept.id, url=url.strip(), secret_enc=crypto.encrypt(secret, secret_aad(dept.id)), active=True)
     session.add(hook)
     session.flush()
     audit.record(session, actor=f"dept:{dept.code}", action="webhook.register", entity="webhook", entity_id=hook.id,
@@ -128,7 +133,7 @@ def deliver_due(session: Session, *, now: datetime | None = None, limit: int = 2
             if ev.webhook_id in down:
                 ok, error = False, ev.last_error or "接收方暂不可用，随同一接收方的其他事件重试"
             else:
-                secret = secrets.get(hook.id) or secrets.setdefault(hook.id, crypto.decrypt(hook.secret_enc))
+                secret = secrets.get(hook.id) or secrets.setdefault(hook.id, crypto.decrypt(hook.secret_enc, secret_aad(hook.dept_id)))
                 ok, error = _post(client, hook.url, secret, ev)
                 ev.attempts += 1
             if ok:

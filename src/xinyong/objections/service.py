@@ -93,7 +93,7 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
     existing = casework.claim(session, CASE, key, digest)
     if existing is not None:
         obj = get(session, existing)
-        return Submitted(obj, crypto.decrypt(obj.query_enc), created=False)
+        return Submitted(obj, crypto.decrypt(obj.query_enc, casework.case_aad("objections.query_enc", obj.query_hash)), created=False)
 
     record_id, entry_id = data.get("record_id"), data.get("entry_id")
     if (record_id is None) == (entry_id is None):
@@ -118,11 +118,13 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
 
     code = casework.new_query_code()
     name = str(data["applicant_name"]).strip()
-    obj = Objection(case_no=casework.placeholder_case_no(), query_hash=casework.hash_query_code(code),
-                    query_enc=crypto.encrypt(code), state=State.SUBMITTED.value, target_kind=kind,
+    qhash = casework.hash_query_code(code)
+    applicant = json.dumps({"name": name, "contact": str(data["contact"]).strip()}, ensure_ascii=False)
+    obj = Objection(case_no=casework.placeholder_case_no(), query_hash=qhash,
+                    query_enc=crypto.encrypt(code, casework.case_aad("objections.query_enc", qhash)),
+                    state=State.SUBMITTED.value, target_kind=kind,
                     record_id=record_id, entry_id=entry_id, subject_id=subject_id, provider_dept_id=provider,
-                    applicant_enc=crypto.encrypt(json.dumps({"name": name, "contact": str(data["contact"]).strip()},
-                                                            ensure_ascii=False)),
+                    applicant_enc=crypto.encrypt(applicant, casework.case_aad("objections.applicant_enc", qhash)),
                     applicant_masked=casework.mask_name(name), subject_code=_masked_code(str(data["subject_code"])),
                     reason=str(data["reason"]).strip(), requested=(data.get("requested") or None),
                     submitted_on=today)

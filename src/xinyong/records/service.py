@@ -43,6 +43,11 @@ def secrets_json(pairs: Sequence[tuple[str, str]]) -> str:
     return json.dumps(dict(pairs), ensure_ascii=False, separators=(",", ":"))
 
 
+def secrets_aad(record_key: str, version: int) -> str:
+    """What binds Record.secrets to its row: the record's key and version (ingest seals with the same)."""
+    return f"records.secrets|{record_key}|{version}"
+
+
 def secret_hasher() -> Callable[[str], str]:
     """The keyed hash of a sensitive value as secret_hashes keeps it: SECRET_PURPOSE, cut to SECRET_HASH_HEX digits."""
     hasher = crypto.hasher(SECRET_PURPOSE)
@@ -62,7 +67,7 @@ def record_secrets(rec: Record) -> dict[str, str]:
     event (action "record.secret_read", the fields, never the values)."""
     if not rec.secrets:
         return {}
-    values: dict[str, str] = json.loads(crypto.decrypt(rec.secrets))
+    values: dict[str, str] = json.loads(crypto.decrypt(rec.secrets, secrets_aad(rec.record_key, rec.version)))
     return values
 
 
@@ -282,13 +287,14 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
     if current is not None and (current.content_hash == digest or (
             current.layout_id != layout_id and record_values(current) == decode_payload(fields, body))):
         return current  # the same content; written before a catalog change, it differs only in the layout
+    version = (current.version + 1) if current else 1
     rec = Record(subject_id=subject.id, item_code=item_code, dept_id=dept_id, batch_id=batch_id,
                  source_row=source_row, record_key=key, content_hash=digest, decision_no=decision_no,
                  decision_date=decision_date, severity=severity, publish_from=publish_from,
                  publish_until=publish_until, state="active", layout_id=layout_id, payload=body,
-                 secrets=crypto.encrypt(secrets_json(secrets)) if secrets else None,
+                 secrets=crypto.encrypt(secrets_json(secrets), secrets_aad(key, version)) if secrets else None,
                  secret_hashes=secret_hashes_text(secrets) if secrets else None,
-                 version=(current.version + 1) if current else 1, supersedes_id=current.id if current else None)
+                 version=version, supersedes_id=current.id if current else None)
     session.add(rec)
     session.flush()
     if current is not None:

@@ -119,7 +119,7 @@ def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Uplo
     existing = casework.claim(session, CASE, key, digest)
     if existing is not None:
         app = get(session, existing)
-        return Submitted(app, crypto.decrypt(app.query_enc), created=False)
+        return Submitted(app, crypto.decrypt(app.query_enc, casework.case_aad("repair_applications.query_enc", app.query_hash)), created=False)
 
     rec = session.get(Record, int(data["record_id"]))
     if rec is None:
@@ -154,11 +154,13 @@ def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Uplo
 
     code = casework.new_query_code()
     name = str(data["applicant_name"]).strip()
+    qhash = casework.hash_query_code(code)
+    applicant = json.dumps({"name": name, "contact": str(data["contact"])}, ensure_ascii=False)
     app = RepairApplication(
-        case_no=casework.placeholder_case_no(), query_hash=casework.hash_query_code(code),
-        query_enc=crypto.encrypt(code), state=State.SUBMITTED.value, record_id=rec.id, subject_id=rec.subject_id,
-        dept_id=rec.dept_id, applicant_enc=crypto.encrypt(json.dumps({"name": name, "contact": str(data["contact"])},
-                                                                     ensure_ascii=False)),
+        case_no=casework.placeholder_case_no(), query_hash=qhash,
+        query_enc=crypto.encrypt(code, casework.case_aad("repair_applications.query_enc", qhash)),
+        state=State.SUBMITTED.value, record_id=rec.id, subject_id=rec.subject_id, dept_id=rec.dept_id,
+        applicant_enc=crypto.encrypt(applicant, casework.case_aad("repair_applications.applicant_enc", qhash)),
         applicant_masked=casework.mask_name(name), statement=str(data["statement"]).strip(),
         commitment_id=commitment.id, submitted_on=today,
         decide_due=rules.decide_due(today, get_config().repair.decide_workdays))

@@ -27,5 +27,8 @@ class Report(Base):
     content_sha256: Mapped[str] = mapped_column(String(64), default="")
     pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
     verify_code: Mapped[str] = mapped_column(String(16), default="")
+    # "k<key generation>.<HMAC>" under the report key over every field above, the PDF's SHA-256 included: the
+    # stored hash a copy is compared with cannot be edited in the database without the key (reports.service).
+    seal: Mapped[str | None] = mapped_column(String(80))
     requested_by: Mapped[str] = mapped_column(String(100))  # "public" or "dept:CODE"
     purpose: Mapped[str | None] = mapped_column(String(500))

@@ -1,17 +1,20 @@
 """Public credit information reports: gather the content, issue (number, hashes, verification code), verify.
 
 Report number: "XY" + issue date (Asia/Shanghai, YYYYMMDD) + the report's sequence number (8 digits).
-Verification code: the first 16 hex characters of HMAC-SHA256(platform key, purpose "report_verify",
-"<report number>|<SHA-256 of the report's canonical content>"), printed in the report as XXXX-XXXX-XXXX-XXXX.
-Only the platform can compute it; the stored content hash, PDF hash and code let anyone check a copy at
-/verify/<number>: the number must exist, the code printed must match, and an uploaded PDF must have the
-stored SHA-256 (byte-for-byte the file we issued).
+Verification code: the first 16 hex characters of HMAC-SHA256 under the report key (core/crypto.py, derived
+for "report") over the report number, the SHA-256 of the report's canonical content, the subject (id and
+printed code) and the issue time; printed in the report as XXXX-XXXX-XXXX-XXXX.
+The code cannot cover the PDF's own SHA-256 (it is printed inside the PDF), so the stored row carries a seal:
+an HMAC under the report key over the number, subject, issue time, validity, content hash, PDF hash and code.
+Verification trusts a row only when its seal holds, so neither the stored PDF hash nor the code can be changed
+in the database to fit a forged copy. A key rotation re-seals every report after checking its old seal.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +25,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.core import crypto
 from xinyong.core.db import utcnow
 from xinyong.core.errors import NotFound
-from xinyong.core.settings import get_settings
+from xinyong.core.settings import SecretKeyMissing, get_settings
 from xinyong.records import service as records
 from xinyong.reports.models import Report
 from xinyong.subjects import service as subjects
@@ -148,8 +151,42 @@ def content_hash(data: dict[str, Any]) -> str:
     return crypto.sha256_hex(json.dumps(material, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8"))
 
 
-def verification_code(report_no: str, content_sha256: str) -> str:
-    return crypto.keyed_hash(f"{report_no}|{content_sha256}", VERIFY_PURPOSE)[:16]
+def verification_code(report_no: str, content_sha256: str, subject_id: int, subject_code: str | None,
+                      issued_at: datetime) -> str:
+    material = json.dumps([report_no, content_sha256, subject_id, subject_code or "", _instant(issued_at)],
+                          ensure_ascii=False)
+    return crypto.mac("report", "code|" + material)[:16]
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(CST).isoformat(timespec="seconds")
+
+
+def _seal_material(rep: Report) -> str:
+    return "seal|" + json.dumps([rep.report_no, rep.subject_id, rep.subject_name, rep.subject_code or "",
+                                 rep.audience, _instant(rep.issued_at), rep.valid_until.isoformat(),
+                                 rep.content_sha256, rep.pdf_sha256, rep.verify_code], ensure_ascii=False)
+
+
+def seal(rep: Report) -> str:
+    gen = crypto.current_generation()
+    return f"k{gen}.{crypto.mac('report', _seal_material(rep), gen)}"
+
+
+def seal_holds(rep: Report) -> bool:
+    """The stored row is what the platform issued: its seal verifies (under the key generation that made it).
+    A report from before seals existed is checked by its old code, made with the lookup key of that time."""
+    if not rep.seal:
+        legacy = crypto.keyed_hash(f"{rep.report_no}|{rep.content_sha256}", VERIFY_PURPOSE)[:16]
+        return bool(rep.verify_code) and hmac.compare_digest(legacy, rep.verify_code)
+    gen = crypto.generation_of(rep.seal)
+    if gen is None:
+        return False
+    try:
+        expected = crypto.mac("report", _seal_material(rep), gen)
+    except SecretKeyMissing:
+        return False
+    return hmac.compare_digest(rep.seal.partition(".")[2], expected)
 
 
 def show_code(code: str) -> str:
@@ -165,17 +202,19 @@ def issue(session: Session, subject: Subject, *, requested_by: str, audience: st
     data = report_data(session, subject, audience=audience)
     basic = data["subject"]
     rep = Report(subject_id=subject.id, subject_name=basic["name"], subject_code=basic["uscc"] or basic["id_masked"],
-                 audience=audience, issued_at=data["issued_at"], valid_until=data["valid_until"],
+                 audience=audience, issued_at=data["issued_at"].astimezone(UTC), valid_until=data["valid_until"],
                  requested_by=requested_by, purpose=purpose)
     session.add(rep)
     session.flush()
     rep.report_no = f"XY{data['issued_at']:%Y%m%d}{rep.id:08d}"
     rep.content_sha256 = content_hash(data)
-    rep.verify_code = verification_code(rep.report_no, rep.content_sha256)
+    rep.verify_code = verification_code(rep.report_no, rep.content_sha256, subject.id, rep.subject_code,
+                                        rep.issued_at)
     data.update(report_no=rep.report_no, verify_code=show_code(rep.verify_code),
                 verify_url=f"{get_settings().base_url.rstrip('/')}/verify/{rep.report_no}")
     body = pdf.render(data)
     rep.pdf_sha256 = crypto.sha256_hex(body)
+    rep.seal = seal(rep)
     session.flush()
     return rep, body
 
@@ -193,7 +232,7 @@ def get_report(session: Session, report_no: str) -> Report:
 def verify(session: Session, report_no: str, pdf_bytes: bytes | None = None, today: date | None = None) -> dict[str, Any]:
     rep = get_report(session, report_no)
     today = today or now_cst().date()
-    genuine = verification_code(rep.report_no or "", rep.content_sha256) == rep.verify_code
+    genuine = seal_holds(rep)
     out: dict[str, Any] = {
         "report_no": rep.report_no,
         "genuine": genuine,
@@ -207,5 +246,6 @@ def verify(session: Session, report_no: str, pdf_bytes: bytes | None = None, tod
         "file_matches": None,
     }
     if pdf_bytes is not None:
-        out["file_matches"] = crypto.sha256_hex(pdf_bytes) == rep.pdf_sha256
+        # The stored hash counts only while the row's seal holds: an edited row proves nothing about a copy.
+        out["file_matches"] = genuine and hmac.compare_digest(crypto.sha256_hex(pdf_bytes), rep.pdf_sha256)
     return out

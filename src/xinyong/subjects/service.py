@@ -21,6 +21,11 @@ def citizen_id_hash(normalised: str) -> str:
     return crypto.keyed_hash(normalised, ID_HASH_PURPOSE)
 
 
+def id_aad(id_hash: str) -> str:
+    """What binds subjects.id_enc to its row: the subject's ID hash (also the bulk matcher's)."""
+    return f"subjects.id_enc|{id_hash}"
+
+
 def get_by_uscc(session: Session, uscc: str) -> Subject:
     check = check_uscc(uscc)
     if not check.ok:
@@ -106,7 +111,7 @@ def upsert_person(session: Session, citizen_id: str, name: str) -> Subject:
     subject = session.scalar(select(Subject).where(Subject.id_hash == digest))
     if subject is None:
         subject = Subject(kind="natural_person", name=name.strip(), id_hash=digest,
-                          id_enc=crypto.encrypt(check.value), id_masked=mask_citizen_id(check.value),
+                          id_enc=crypto.encrypt(check.value, id_aad(digest)), id_masked=mask_citizen_id(check.value),
                           region_code=check.value[:6])
         session.add(subject)
         session.flush()

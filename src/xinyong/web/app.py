@@ -19,8 +19,9 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from xinyong.access.deps import declare
 from xinyong.access.policy import LoginRequired
+from xinyong.core import crypto
 from xinyong.core.errors import DomainError
-from xinyong.core.settings import get_settings, secret_key
+from xinyong.core.settings import get_settings
 
 log = logging.getLogger("xinyong.web")
 STATIC = Path(__file__).parent / "static"
@@ -165,7 +166,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(SessionMiddleware, secret_key=secret_key().decode(), session_cookie="xinyong_session",
+    app.add_middleware(SessionMiddleware, secret_key=crypto.purpose_key("session").hex(), session_cookie="xinyong_session",
                        same_site="lax", https_only=False, max_age=8 * 3600)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
