@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -37,6 +38,7 @@ from xinyong.core.db import utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.gcpause import gc_paused
 from xinyong.core.regions import lookup_region
+from xinyong.ingest.readers import formula_text, open_source, too_long_length
 from xinyong.subjects import service as subjects
 from xinyong.subjects.models import Subject
 
@@ -502,57 +504,63 @@ def _results(values: list[str], others: dict[int, service.Query], matches: list[
 
 _HEADERS = ("统一社会信用代码", "社会信用代码", "信用代码", "核查对象", "公民身份号码", "身份证号码", "身份证号",
             "主体名称", "企业名称", "单位名称", "名称", "subject", "uscc", "name")
+_HEADER_KEYS = {h.lower() for h in _HEADERS}
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl")
+_NO_SUBJECTS = "文件「{name}」中没有找到核查对象：请在第一列（或“统一社会信用代码”“名称”列）填写"
 
 
-def _pick_column(rows: list[list[str]]) -> tuple[int, int]:
-    """(column, first data row): a known header decides, else a code in the first cell means no header."""
-    if not rows:
-        return 0, 0
-    header = [c.strip() for c in rows[0]]
+def _header_score(values: list[str]) -> int:
+    """A known header wins; otherwise the first non-empty row is the header (or, holding a code, the first row)."""
+    cells = [v.strip().lower() for v in values]
+    if any(c in _HEADER_KEYS for c in cells):
+        return 2
+    return 1 if any(cells) else 0
+
+
+def _pick_column(headers: list[str]) -> tuple[str, bool]:
+    """(the column to read, whether its header cell is itself a subject: a file without a header row)."""
+    lowered = [h.strip().lower() for h in headers]
     for wanted in _HEADERS:
-        for i, cell in enumerate(header):
-            if cell.lower() == wanted.lower():
-                return i, 1
-    first = service.parse_query(header[0]) if header else None
-    if first is not None and first.kind in ("uscc", "citizen_id"):
-        return 0, 0
-    return 0, 1
+        if wanted.lower() in lowered:
+            return headers[lowered.index(wanted.lower())], False
+    first = service.parse_query(headers[0])
+    return headers[0], first is not None and first.kind in ("uscc", "citizen_id")
 
 
-def read_upload(data: bytes, file_name: str) -> list[str]:
-    """The list of subjects in an uploaded CSV or XLSX: one column of codes, names or ID numbers."""
-    name = (file_name or "").lower()
-    rows: list[list[str]]
-    if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
-        from io import BytesIO
+def _query_text(value: str) -> str:
+    """A cell as a query; the reader's markers (a cut-off cell, a formula) become text that parses as invalid."""
+    length = too_long_length(value)
+    if length is not None:
+        return f"（内容过长，{length} 字）"
+    formula = formula_text(value)
+    return formula if formula is not None else value.strip()
 
-        from openpyxl import load_workbook
 
-        try:
-            wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:
-            raise Refused(f"无法读取 Excel 文件「{file_name}」：文件已损坏或不是 .xlsx 格式（{type(exc).__name__}）") from None
-        sheet = wb.worksheets[0]
-        rows = [["" if v is None else str(v) for v in r] for r in sheet.iter_rows(values_only=True)]
-        wb.close()
-    elif name.endswith((".csv", ".txt")) or not name:
-        import csv
+def read_upload(path: Path, file_name: str | None) -> list[str]:
+    """The subjects in an uploaded list file: one column of codes, names or ID numbers.
 
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise Refused(f"文件「{file_name}」不是 UTF-8 或 GB18030 编码的 CSV，请另存为 UTF-8 后重试")
-        rows = [r for r in csv.reader(text.splitlines())]
-    else:
-        raise Refused(f"不支持的文件类型「{file_name}」：请上传 .csv 或 .xlsx 文件，第一列为统一社会信用代码、名称或公民身份号码")
-    column, start = _pick_column(rows)
-    values = [r[column].strip() for r in rows[start:] if len(r) > column and r[column] and r[column].strip()]
+    Read by ingest's readers (the same size, encoding, binary and XLSX guards as a department's batch); the
+    file type comes from the content, the name only has to carry an accepted extension.
+    """
+    shown = file_name or "上传的文件"
+    suffix = Path(file_name or "").suffix.lower()
+    if suffix and suffix not in UPLOAD_SUFFIXES:
+        raise Refused(f"不支持的文件类型「{shown}」：请上传 .csv 或 .xlsx 文件，第一列为统一社会信用代码、名称或公民身份号码",
+                      rule="checks.upload_type")
+    values: list[str] = []
+    with open_source(path, header_score=_header_score, min_score=1, chunk_rows=CHUNK, max_cell_chars=200,
+                     original_name=file_name) as src:
+        column, headerless = _pick_column(src.headers)
+        if headerless:
+            values.append(column.strip())
+        for chunk in src.chunks():
+            cells = chunk.frame.get_column(column).drop_nulls().to_list()
+            values.extend(v for v in map(_query_text, cells) if v)
+            if len(values) > MAX_BATCH:
+                raise Refused(f"一次最多核查 {MAX_BATCH} 个主体（文件「{shown}」超过此数），请拆分为多个文件分批提交",
+                              rule="checks.batch_size")
     if not values:
-        raise Refused(f"文件「{file_name}」中没有找到核查对象：请在第一列（或“统一社会信用代码”“名称”列）填写")
+        raise Refused(_NO_SUBJECTS.format(name=shown), rule="checks.no_subjects")
     return values
 
 

@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from xinyong.core.errors import DomainError
 from xinyong.core.settings import get_settings, secret_key
+from xinyong.web.bodylimit import BodyLimitMiddleware
 from xinyong.web.deps import LoginRequired
 
 log = logging.getLogger("xinyong.web")
@@ -165,6 +166,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SessionMiddleware, secret_key=secret_key().decode(), session_cookie="xinyong_session",
                        same_site="lax", https_only=False, max_age=8 * 3600)
+    app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
