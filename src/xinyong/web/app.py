@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from xinyong.core.errors import DomainError
+from xinyong.core.logging import install_masking
 from xinyong.core.settings import get_settings, secret_key
 from xinyong.web.bodylimit import BodyLimitMiddleware
 from xinyong.web.deps import LoginRequired
@@ -153,6 +154,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    install_masking()  # refused requests log their detail: ID numbers in it are masked
     from xinyong.catalog.service import get_catalog
 
     get_catalog()  # a broken catalog stops start-up with file, line and problem

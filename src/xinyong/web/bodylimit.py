@@ -152,10 +152,12 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _refuse(scope: Scope, send: Send, detail: str) -> None:
     from starlette.requests import Request
+    from starlette.responses import Response
 
     from xinyong.web.app import problem
 
     request = Request(scope)
+    response: Response
     html = not scope["path"].startswith("/api/") and "text/html" in request.headers.get("accept", "")
     if html:
         from xinyong.web.templating import render_error
