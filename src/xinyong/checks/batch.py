@@ -33,7 +33,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.checks import rules, service
 from xinyong.checks.logbuffer import BLOCK_BITS, LOG_COLUMNS, sqlite_timestamp, take_block
 from xinyong.checks.models import BatchCheck, CheckLog
-from xinyong.core import audit
+from xinyong.core import audit, exports
 from xinyong.core.db import scrub, scrub_text, utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.gcpause import gc_paused
@@ -591,8 +591,6 @@ def get_batch(session: Session, batch_id: int, dept: Department) -> BatchCheck:
 def batch_xlsx(session: Session, batch_id: int, dept: Department) -> bytes:
     from io import BytesIO
 
-    import xlsxwriter
-
     batch = get_batch(session, batch_id, dept)
     c, s = CheckLog.__table__, Subject.__table__
     rows = session.execute(
@@ -604,7 +602,7 @@ def batch_xlsx(session: Session, batch_id: int, dept: Department) -> bytes:
         .where(c.c.dept_id == batch.dept_id, c.c.at >= batch.at, c.c.at < batch.at + timedelta(minutes=1),
                c.c.batch_id == batch.id).order_by(c.c.seq))
     buf = BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True})
+    wb = exports.workbook(buf, constant_memory=True)
     ws = wb.add_worksheet("核查结果")
     bold = wb.add_format({"bold": True})
     ws.write_row(0, 0, ["序号", "核查对象", "统一社会信用代码", "名称", "地区", "核查结果"], bold)
