@@ -77,7 +77,7 @@ class _Db:
             text, bound = sql.replace("{values}", "(SELECT value FROM json_each(?))"), _json_array(values)
         cur = self.connection.cursor()
         try:
-            cur.execute(text, (bound, *params))
+            cur.execute(text, (bound, *scrub(params)))
             return list(cur.fetchall())
         finally:
             cur.close()
@@ -94,10 +94,13 @@ class _Db:
 
 
 def _json_array(values: list[Any]) -> str:
+    """A JSON array for SQLite's json_each, text scrubbed as the ORM path does when it holds a NUL (where
+    SQLite's JSON functions would cut the value short) or a lone surrogate (which orjson refuses)."""
     try:
-        return orjson.dumps(values).decode()
-    except orjson.JSONEncodeError:  # a lone surrogate: scrubbed as the ORM path does
+        data = orjson.dumps(values).decode()
+    except orjson.JSONEncodeError:
         return orjson.dumps(scrub(values)).decode()
+    return orjson.dumps(scrub(values)).decode() if "\\u0000" in data else data
 
 
 def _raw(session: Session, sql: str, values: list[Any], *params: Any) -> list[tuple[Any, ...]]:
@@ -310,7 +313,7 @@ def _write_log(connection: Any, dialect: str, shared: tuple[Any, ...], subject_i
     """Insert a batch's check_logs rows (seq 1..n, id base + seq) on the DBAPI `connection`, in its transaction.
     `shared`: base, at, dept_id, user_id, matter, matter_type, purpose, batch_id."""
     sql = _LOG_INSERT[dialect].format(columns=", ".join(LOG_COLUMNS))
-    base, at, *rest, batch_id = shared
+    base, at, *rest, batch_id = scrub(shared)  # the DBAPI cursor skips the engine's scrub: the same rule here
     if dialect == "postgresql":
         ids = "{" + ",".join("NULL" if v is None else str(v) for v in subject_ids) + "}"
         params: tuple[Any, ...] = (base, at, *rest, batch_id, ids, _pg_array(kinds)[0], _pg_array(refs)[0],
@@ -351,11 +354,21 @@ class _Background:
 last_steps: dict[str, float] = {}
 
 
+def _storable(queries: list[str]) -> list[str]:
+    """The queries, scrubbed as the ORM path scrubs text if any holds a lone surrogate (which neither Polars nor
+    the database takes; a JSON file's "\\ud800" yields one). One encode of the whole list decides."""
+    try:
+        "".join(queries).encode("utf-8")
+    except UnicodeEncodeError:
+        return [scrub_text(q) for q in queries]
+    return queries
+
+
 def check_batch(session: Session, *, dept: Department, queries: list[str], matter: str, matter_type: str,
                 purpose: str = "", today: date | None = None, user_id: int | None = None,
                 file_name: str | None = None) -> dict[str, Any]:
     with gc_paused():
-        return _check_batch(session, dept=dept, queries=queries, matter=matter, matter_type=matter_type,
+        return _check_batch(session, dept=dept, queries=_storable(queries), matter=matter, matter_type=matter_type,
                             purpose=purpose, today=today, user_id=user_id, file_name=file_name)
 
 
