@@ -265,6 +265,7 @@ class SQLiteLoader(Loader):
         return bool(database) and database != ":memory:" and not str(database).startswith("file::memory:")
 
     def _encode(self, table: str, frame: pl.DataFrame) -> Any:
+        frame = scrubbed(frame)  # as the ORM path writes text, on both databases
         # The text forms SQLAlchemy itself writes to SQLite for Date and DateTime columns.
         frame = frame.with_columns(
             [pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Date]
@@ -319,6 +320,14 @@ _TEXT_FROM = ["\\", "\t", "\n", "\r", "\x08", "\x0b", "\x0c"]
 _TEXT_TO = ["\\\\", "\\t", "\\n", "\\r", "\\b", "\\v", "\\f"]
 
 
+def scrubbed(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its text scrubbed by the ORM path's own function (`core.db.scrub_text`: NUL to U+FFFD; a
+    Polars string cannot hold a lone surrogate). Rare (JSON's \\u0000): only affected columns, value by value."""
+    fixes = [pl.col(c).map_elements(scrub_text, return_dtype=pl.String) for c, t in frame.schema.items()
+             if t == pl.String and frame.get_column(c).str.contains("\x00", literal=True).any()]
+    return frame.with_columns(fixes) if fixes else frame
+
+
 def text_format(frame: pl.DataFrame) -> bytes:
     """The frame in COPY's text format: tab-separated, \\N for null, backslash escapes.
 
@@ -328,10 +337,7 @@ def text_format(frame: pl.DataFrame) -> bytes:
     write_row was several times slower on bench/bench_ingest.py), it scrubs text with the ORM path's own
     function (`core.db.scrub_text`: NUL to U+FFFD) and escapes exactly as psycopg does.
     """
-    scrubbed = [pl.col(c).map_elements(scrub_text, return_dtype=pl.String) for c, t in frame.schema.items()
-                if t == pl.String and frame.get_column(c).str.contains("\x00", literal=True).any()]
-    if scrubbed:  # rare (JSON's \u0000): the affected columns only, value by value
-        frame = frame.with_columns(scrubbed)
+    frame = scrubbed(frame)
     fixes = [pl.col(c).str.replace_many(_TEXT_FROM, _TEXT_TO) for c, t in frame.schema.items()
              if t == pl.String and frame.get_column(c).str.contains(_TEXT_SPECIAL).any()]
     if fixes:
