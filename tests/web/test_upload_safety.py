@@ -128,18 +128,6 @@ def test_sparse_xlsx_is_small_and_declares_the_whole_sheet() -> None:
     assert b'<dimension ref="A1:XFD1048576"/>' in sheet and b'r="1048576"' in sheet
 
 
-def test_sparse_xlsx_list_import_is_refused_quickly(db: Session, dept_key: tuple[str, str], tmp_path: Path) -> None:
-    path = tmp_path / "名单.xlsx"
-    path.write_bytes(sparse_xlsx("失信被执行人名称"))
-    from xinyong.core.errors import Refused
-
-    with bounded(seconds=15, megabytes=64), pytest.raises(Refused) as refused:
-        import_list_file(db, path, dept_code="SCJG", file_name="名单.xlsx")
-    db.rollback()
-    assert "表头" in refused.value.detail
-    assert _written(db)["batches"] == 0
-
-
 def test_sparse_xlsx_with_a_subject_at_the_last_row_is_checked(client: Any, db: Session, clerk: str,
                                                                 tmpdir_uploads: Path) -> None:
     """Rows far apart cost nothing: the reader walks the rows the file has, not the declared dimension."""
@@ -225,3 +213,22 @@ def test_attachment_form_over_its_limit_is_413_before_it_is_read(client: Any, db
                        headers={"content-type": "multipart/form-data; boundary=zz"})
     assert resp.status_code == 413 and chinese(detail(resp))
     assert _written(db)["objections"] == 0
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_list_file_is_refused_and_nothing_is_written(db: Session, dept_key: tuple[str, str], tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture, case: str) -> None:
+    from xinyong.core.errors import DomainError
+    from xinyong.lists.models import ListEntry
+
+    name, content = HOSTILE[case]
+    path = tmp_path / "upload"
+    path.write_bytes(content)
+    with caplog.at_level(logging.DEBUG), bounded(seconds=15, megabytes=64), pytest.raises(DomainError) as refused:
+        import_list_file(db, path, dept_code="SCJG", file_name=name)
+    db.rollback()
+    assert chinese(refused.value.detail) and CLEAR_ID not in refused.value.detail
+    assert ("表头" if case == "xlsx_bomb" else EXPECTED[case]) in refused.value.detail
+    assert _written(db)["batches"] == 0
+    assert int(db.scalar(select(func.count()).select_from(ListEntry)) or 0) == 0
+    assert CLEAR_ID not in caplog.text
