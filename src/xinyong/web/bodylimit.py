@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,6 +80,7 @@ RULES: tuple[Rule, ...] = (
 FALLBACK = _rule("GET HEAD DELETE OPTIONS", r"/.*", _fixed(ANONYMOUS_BYTES), "请求内容")
 
 
+@lru_cache(maxsize=4096)  # the hot paths (/api/v1/checks) are a handful of strings
 def rule_for(method: str, path: str) -> Rule:
     """The first rule of RULES matching the request; body-less and unknown methods get the smallest."""
     for rule in RULES:
