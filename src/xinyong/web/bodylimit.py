@@ -162,7 +162,7 @@ async def _refuse(scope: Scope, send: Send, detail: str) -> None:
     response: Response
     html = not scope["path"].startswith("/api/") and "text/html" in request.headers.get("accept", "")
     if html:
-        from xinyong.web.templating import render_error
+        from xinyong.ui.templating import render_error
 
         response = render_error(request, 413, "内容过大", detail)
     else:
