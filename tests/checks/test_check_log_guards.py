@@ -69,7 +69,8 @@ def test_a_refused_row_is_quarantined_and_the_rest_is_written(db: Session, quara
     buffer.flush()
     before = buffer.quarantined
     later = [ids.next_id() for _ in range(6)]
-    rows = [row(later[0], "之前"), row(first, "重复的编号"), *[row(i, f"之后{n}") for n, i in enumerate(later[1:])]]
+    rows = [row(later[0], "之前"), row(first, "重复的编号 11010519491231002X"),
+            *[row(i, f"之后{n}") for n, i in enumerate(later[1:])]]
     for r in rows:
         buffer.add(r)
     buffer.flush()
@@ -77,7 +78,8 @@ def test_a_refused_row_is_quarantined_and_the_rest_is_written(db: Session, quara
     logged = _logged(db)
     assert [r.purpose for r in logged] == ["已写入", "之前", *[f"之后{n}" for n in range(5)]]
     bad = read_quarantine()
-    assert [b["purpose"] for b in bad] == ["重复的编号"] and bad[0]["id"] == first and bad[0]["error"]
+    assert [b["purpose"] for b in bad] == ["重复的编号 110105********002X"] and bad[0]["id"] == first
+    assert bad[0]["error"] and "11010519491231002X" not in (quarantine_dir / "quarantine" / "check_logs.jsonl").read_text()
     assert buffer.quarantined == before + 1
     buffer.flush()  # nothing re-queued: the quarantined row is not tried again
     assert read_quarantine() == bad and len(_logged(db)) == 7

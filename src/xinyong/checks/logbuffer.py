@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, insert
 
 from xinyong.checks.models import CheckIdBlock
 from xinyong.core.db import get_engine, needs_scrub, scrub, utcnow
+from xinyong.core.identifiers import mask_id_numbers
 from xinyong.core.settings import get_settings
 
 log = logging.getLogger("xinyong.checks")
@@ -229,7 +230,8 @@ def quarantine(bad: list[tuple[tuple[Any, ...], str]]) -> None:
     with path.open("a", encoding="utf-8") as f:
         for row, error in bad:
             record = {**dict(zip(LOG_COLUMNS, row, strict=False)), "error": error}
-            f.write(json.dumps(scrub(record), ensure_ascii=False, default=str) + "\n")
+            # what a user typed (matter, purpose) may hold an ID number: masked like every log line
+            f.write(mask_id_numbers(json.dumps(scrub(record), ensure_ascii=False, default=str)) + "\n")
 
 
 def read_quarantine() -> list[dict[str, Any]]:
