@@ -124,3 +124,33 @@ def test_batch_check_with_hostile_queries_is_logged(db: Session) -> None:
     assert refs == [CLEAN, *[scrub_text(q) for q in queries[1:]]]
     assert db.scalar(select(func.count()).select_from(CheckLog)) == 4
     assert fast.try_check(d, CLEAN, "采购", "procurement", "") is not None
+
+
+def test_an_unreachable_database_keeps_the_rows_behind_the_newer_ones(db: Session,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from xinyong.checks import logbuffer
+
+    d = dept(db)
+    db.commit()
+    at = utcnow()
+
+    def row(purpose: str) -> tuple[Any, ...]:
+        return (ids.next_id(), at, d.id, None, "采购", "procurement", purpose, None, "uscc", CLEAN, "clean", None, None)
+
+    old, new = [row("旧0"), row("旧1")], row("新")
+    log = logbuffer.CheckLogBuffer()  # a buffer of its own: no writer thread races the steps below
+
+    class Down:
+        def begin(self) -> Any:
+            log._rows.append(new)  # a check answered while the flush was failing
+            raise OperationalError("connect", {}, Exception("connection refused"))
+
+    log._rows.extend(old)
+    monkeypatch.setattr(logbuffer, "get_engine", lambda: Down())
+    assert log.flush() == 0
+    assert [r[6] for r in log._rows] == ["新", "旧0", "旧1"]
+    monkeypatch.undo()
+    assert log.flush() == 3 and log.pending() == 0 and log.quarantined == 0
+    assert sorted(r.purpose for r in _logged(db)) == ["新", "旧0", "旧1"]
