@@ -11,21 +11,29 @@ with COPY (PostgreSQL) or the DBAPI's executemany (SQLite): SQLAlchemy's per-row
 hold the GIL the request path needs. A request therefore costs no round-trip for its log row. Durability trade-off: if the process is killed hard
 (SIGKILL, power loss) the rows of the last ≤ 200 ms are lost; a normal stop (SIGTERM/SIGINT) flushes.
 Readers of the log in this process (statistics, batch download) call flush() first.
+
+A flush the database refuses (a row it cannot take) is retried in halves, each in a savepoint, until the
+rows at fault are found: they go to a quarantine file (var/quarantine/check_logs.jsonl, counted), the rest is
+written. Only when the database cannot be reached do rows wait for the next flush, behind the newer ones.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
 
 from xinyong.checks.models import CheckIdBlock
-from xinyong.core.db import get_engine, utcnow
+from xinyong.core.db import get_engine, needs_scrub, scrub, utcnow
+from xinyong.core.identifiers import mask_id_numbers
+from xinyong.core.settings import get_settings
 
 log = logging.getLogger("xinyong.checks")
 
@@ -38,35 +46,20 @@ LOG_COLUMNS = ("id", "at", "dept_id", "user_id", "matter", "matter_type", "purpo
 _SQLITE_AT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores a timestamp in SQLite (naive UTC)
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(rows: list[tuple[Any, ...]]) -> bytes:
-    """COPY's text format in one piece (psycopg's write_row costs ~10 µs a row); a batch's rows share most values."""
-    cache: dict[Any, str] = {None: "\\N"}
-    lines = []
-    for row in rows:
-        fields = []
-        for value in row:
-            if isinstance(value, int):
-                fields.append(str(value))
-                continue
-            text = cache.get(value)
-            if text is None:
-                text = cache[value] = (value.isoformat() if hasattr(value, "isoformat") else str(value)).translate(_ESCAPES)
-            fields.append(text)
-        lines.append("\t".join(fields))
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
 def write_rows(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert check_logs rows (tuples in LOG_COLUMNS order) in `connection`'s transaction."""
+    """Insert check_logs rows (tuples in LOG_COLUMNS order) in `connection`'s transaction.
+
+    Text goes through `scrub` first (the ORM path's rule: NUL and lone surrogates shown as U+FFFD); on
+    PostgreSQL psycopg's own COPY encoding (`write_row`) writes it, not a hand-written escaper.
+    """
     if not rows:
         return
+    rows = [scrub(row) if needs_scrub(row) else row for row in rows]
     if connection.dialect.name == "postgresql":
         raw: Any = connection.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY check_logs ({', '.join(LOG_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(_copy_text(rows))
+            for row in rows:
+                copy.write_row(row)
         return
     sql = f"INSERT INTO check_logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' for _ in LOG_COLUMNS)})"
     stamps: dict[Any, str] = {}  # rows written together often share a timestamp
@@ -123,6 +116,7 @@ class CheckLogBuffer:
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.quarantined = 0  # rows written to the quarantine file by this process
 
     def add(self, row: tuple[Any, ...]) -> None:
         with self._lock:
@@ -151,12 +145,36 @@ class CheckLogBuffer:
             try:
                 with get_engine().begin() as conn:
                     write_rows(conn, rows)
-            except Exception:
-                log.exception("写入核查日志失败，%d 条将在下次重试", len(rows))
-                with self._lock:
-                    self._rows[:0] = rows
-                return 0
-            return len(rows)
+                return len(rows)
+            except Exception as exc:
+                if _unreachable(exc):
+                    # the database is away, not the rows at fault: they wait behind the newer ones
+                    log.error("写入核查日志失败（数据库不可用），%d 条稍后重试：%s", len(rows), type(exc).__name__)
+                    with self._lock:
+                        self._rows.extend(rows)
+                    return 0
+            return self._write_isolating(rows)
+
+    def _write_isolating(self, rows: list[tuple[Any, ...]]) -> int:
+        """After a failed flush: the rows written in halves, each in a savepoint, down to the single rows at
+        fault, which go to the quarantine file. The others are written; nothing goes back to the queue."""
+        bad: list[tuple[tuple[Any, ...], str]] = []
+        try:
+            with get_engine().begin() as conn:
+                _write_halves(conn, rows, bad)
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            log.error("写入核查日志失败（数据库不可用），%d 条稍后重试：%s", len(rows), type(exc).__name__)
+            with self._lock:
+                self._rows.extend(rows)
+            return 0
+        if bad:
+            quarantine(bad)
+            self.quarantined += len(bad)
+            log.error("核查日志有 %d 条无法写入，已隔离到 %s（累计 %d 条）：%s", len(bad), quarantine_path(),
+                      self.quarantined, bad[0][1])
+        return len(rows) - len(bad)
 
     def _start(self) -> None:
         with self._lock:
@@ -173,6 +191,54 @@ class CheckLogBuffer:
                 self.flush()
             except Exception:  # never let the writer thread die
                 log.exception("核查日志写入线程出错")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database could not be reached or is busy (retry later), as opposed to a row it refused."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | psycopg.OperationalError) and not isinstance(
+        exc, psycopg.errors.QueryCanceled)
+
+
+def _write_halves(conn: Connection, rows: list[tuple[Any, ...]], bad: list[tuple[tuple[Any, ...], str]]) -> None:
+    try:
+        with conn.begin_nested():
+            write_rows(conn, rows)
+    except Exception as exc:
+        if _unreachable(exc):
+            raise
+        if len(rows) == 1:
+            bad.append((rows[0], f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]))
+            return
+        mid = len(rows) // 2
+        _write_halves(conn, rows[:mid], bad)
+        _write_halves(conn, rows[mid:], bad)
+
+
+def quarantine_path() -> Path:
+    return get_settings().var_dir / "quarantine" / "check_logs.jsonl"
+
+
+def quarantine(bad: list[tuple[tuple[Any, ...], str]]) -> None:
+    """Appends rows the database refused, one JSON object a line (columns, error), for the office to inspect."""
+    path = quarantine_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        for row, error in bad:
+            record = {**dict(zip(LOG_COLUMNS, row, strict=False)), "error": error}
+            # what a user typed (matter, purpose) may hold an ID number: masked like every log line
+            f.write(mask_id_numbers(json.dumps(scrub(record), ensure_ascii=False, default=str)) + "\n")
+
+
+def read_quarantine() -> list[dict[str, Any]]:
+    path = quarantine_path()
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 ids = IdAllocator()

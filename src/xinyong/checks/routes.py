@@ -25,6 +25,7 @@ from xinyong.checks.schemas import BatchCheckIn, BatchCheckOut, CheckIn, CheckOu
 from xinyong.core.db import new_session
 from xinyong.core.errors import Forbidden, Refused, TooLarge
 from xinyong.core.settings import get_settings
+from xinyong.ingest.upload import receive_upload, spool_upload
 from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import admin_context, render
 
@@ -108,16 +109,6 @@ def _run_batch(dept: Department, queries: list[str], matter: str, matter_type: s
         session.close()
 
 
-async def _read_file(upload: Any) -> tuple[bytes, str]:
-    if not hasattr(upload, "read"):
-        raise Refused("请上传核查名单文件（表单字段 file，.csv 或 .xlsx）")
-    limit = get_settings().max_upload_mb * 1024 * 1024
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"文件超过 {get_settings().max_upload_mb} MB，请拆分后上传")
-    return data, upload.filename or "upload"
-
-
 @router.post("/checks/batch", summary="批量信用核查（JSON 或上传 CSV/XLSX）", responses={200: {"model": BatchCheckOut}},
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": BatchCheckIn.model_json_schema()},
@@ -129,12 +120,15 @@ async def _read_file(upload: Any) -> tuple[bytes, str]:
 async def check_batch(request: Request, dept: Annotated[Department, KeyDept("check.run")]) -> Response:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        form = await request.form(max_files=1)
-        data, name = await _read_file(form.get("file"))
-        queries = await run_in_threadpool(batch.read_upload, data, name)
-        fields = {k: str(form.get(k) or "") for k in ("matter", "matter_type", "purpose")}
+        upload = await receive_upload(request, file_field="file", limit_mb=get_settings().max_upload_mb)
+        try:
+            assert upload.path is not None
+            queries = await run_in_threadpool(batch.read_upload, upload.path, upload.file_name)
+        finally:
+            upload.discard()
+        fields = {k: upload.fields.get(k, "") for k in ("matter", "matter_type", "purpose")}
         out = await run_in_threadpool(_run_batch, dept, queries, fields["matter"], fields["matter_type"],
-                                      fields["purpose"], name)
+                                      fields["purpose"], upload.file_name or "upload")
         return _json(out)
     body = _parse(BatchCheckIn, await request.body())
     out = await run_in_threadpool(_run_batch, dept, body.subjects, body.matter, body.matter_type, body.purpose)
@@ -211,8 +205,13 @@ async def batch_form(request: Request, who: Annotated[tuple[User, Department], D
     user, dept = who
     form = {"matter": matter, "matter_type": matter_type, "purpose": purpose}
     try:
-        data, name = await _read_file(file)
-        queries = await run_in_threadpool(batch.read_upload, data, name)
+        upload = await spool_upload(file, limit_mb=get_settings().max_upload_mb)
+        try:
+            assert upload.path is not None
+            queries = await run_in_threadpool(batch.read_upload, upload.path, upload.file_name)
+        finally:
+            upload.discard()
+        name = upload.file_name or "upload"
         out = await run_in_threadpool(_run_batch, dept, queries, matter, matter_type, purpose, name, user.id)
     except (Refused, TooLarge) as exc:
         return _page(request, user, dept, form=form, batch_error=exc.detail)

@@ -30,7 +30,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.checks import rules
 from xinyong.checks.logbuffer import buffer, ids
 from xinyong.core import audit, clock, crypto
-from xinyong.core.db import utcnow
+from xinyong.core.db import scrub_text, utcnow
 from xinyong.core.errors import Refused
 from xinyong.core.identifiers import check_citizen_id, check_uscc, is_valid_uscc, normalize_code
 from xinyong.core.regions import lookup_region
@@ -66,8 +66,8 @@ class Query:
             return "hash:" + subjects.citizen_id_hash(self.value)
         if self.kind == "invalid" and _ID_SHAPE.fullmatch(normalize_code(self.value)):
             return "hash:" + crypto.keyed_hash(normalize_code(self.value), "check_query")
-        # PostgreSQL text cannot hold NUL: the log shows U+FFFD in its place, on both databases.
-        return self.value[:MAX_QUERY].replace("\x00", "\ufffd")
+        # what no text column holds (NUL, a lone surrogate) shows as U+FFFD, on both databases
+        return scrub_text(self.value[:MAX_QUERY])
 
 
 def parse_query(raw: str) -> Query:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -64,34 +65,44 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 NUL_SHOWN_AS = "\ufffd"
+# What no text column can store: NUL (PostgreSQL refuses it) and lone surrogates (not encodable as UTF-8; JSON's
+# "\ud800" yields one). Both are shown as U+FFFD, on both databases, by the ORM path and every fast path alike.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _without_nul(value: Any) -> Any:
+def scrub_text(value: str) -> str:
+    """`value` with every character a text column cannot store replaced by U+FFFD."""
+    return _UNSTORABLE.sub(NUL_SHOWN_AS, value) if _UNSTORABLE.search(value) else value
+
+
+def scrub(value: Any) -> Any:
+    """scrub_text applied to every string in `value` (a string, or dicts, lists and tuples of them)."""
     if isinstance(value, str):
-        return value.replace("\x00", NUL_SHOWN_AS) if "\x00" in value else value
+        return scrub_text(value)
     if isinstance(value, dict):
-        return {k: _without_nul(v) for k, v in value.items()}
+        return {k: scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_without_nul(v) for v in value)
+        return type(value)(scrub(v) for v in value)
     return value
 
 
-def _has_nul(value: Any) -> bool:
+def needs_scrub(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return _UNSTORABLE.search(value) is not None
     if isinstance(value, dict):
-        return any(_has_nul(v) for v in value.values())
+        return any(needs_scrub(v) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
+        return any(needs_scrub(v) for v in value)
     return False
 
 
 def _scrub_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
                _executemany: bool) -> tuple[str, Any]:
-    """PostgreSQL text cannot hold NUL, which user input can carry (JSON's \\u0000, a form field): every
-    bound string has it replaced by U+FFFD, on both databases alike, instead of a failed statement."""
-    if parameters and _has_nul(parameters):
-        parameters = _without_nul(parameters)
+    """PostgreSQL text cannot hold NUL, which user input can carry (JSON's \\u0000, a form field), nor can
+    either database store a lone surrogate: every bound string has them replaced by U+FFFD (`scrub`), on both
+    databases alike, instead of a failed statement."""
+    if parameters and needs_scrub(parameters):
+        parameters = scrub(parameters)
     return statement, parameters
 
 

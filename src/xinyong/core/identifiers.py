@@ -289,6 +289,19 @@ def mask_citizen_id(value: str) -> str:
     return mask_text(code, 3, 2)
 
 
+# An 18-character citizen ID number anywhere inside a text (a birth date in positions 7-14), for masking what
+# free text (a reject reason, a log line, an error detail) may carry.
+ID_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9])[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9])")
+
+
+def mask_id_numbers(text: str) -> str:
+    """`text` with every ID-number-like run masked as mask_citizen_id shows it: '110105********002X'."""
+    if not text or not ID_NUMBER_IN_TEXT.search(text):
+        return text
+    return ID_NUMBER_IN_TEXT.sub(lambda m: mask_citizen_id(m.group(0)), text)
+
+
 # ---- vectorised (Polars) ----------------------------------------------------------------------
 # Each byte is read with bin.get and turned into its value by gathering from a 256-entry lookup table:
 # per-position str.slice + dict lookup, or arithmetic on the byte, were 5–10x slower. Bytes outside the

@@ -122,9 +122,13 @@ class XlsxSource(Source):
         check_zip(path)
         import openpyxl
 
+        # A file object, not the path: openpyxl judges a path by its extension, and an upload's temporary
+        # file has none.
+        self._file: Any = path.open("rb")
         try:
-            self._wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            self._wb = openpyxl.load_workbook(self._file, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on broken parts
+            self._file.close()
             raise Refused(CORRUPT, extra={"code": "corrupt_xlsx"}) from exc
         self._chunk_rows = chunk_rows
         self._max = max_cell_chars
@@ -225,6 +229,10 @@ class XlsxSource(Source):
         if wb is not None:
             wb.close()
             self._wb = None
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
+            self._file = None
 
 
 def _row_values(cells: list[dict[str, Any]]) -> list[str]:

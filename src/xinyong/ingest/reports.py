@@ -10,10 +10,10 @@ from __future__ import annotations
 import io
 import json
 
-import xlsxwriter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.core import exports
 from xinyong.ingest.models import Batch, BatchReject
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -24,8 +24,7 @@ ROW_HEADER = "原行号"
 def reject_report(session: Session, batch: Batch) -> bytes:
     headers: list[str] = json.loads(batch.columns or "[]")
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_formulas": False,
-                                     "strings_to_numbers": False, "strings_to_urls": False})
+    book = exports.workbook(out, constant_memory=True)
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     reason_head = book.add_format({"bold": True, "bg_color": "#F8CBAD", "border": 1})
     reason_cell = book.add_format({"font_color": "#C00000", "text_wrap": True})

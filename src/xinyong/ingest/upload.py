@@ -2,6 +2,9 @@
 
 Starlette's form parsing would spool the whole body before the route sees it; a department posting a
 2 GB file by mistake must get 413 after max_upload_mb, not after the whole transfer.
+
+The temporary file belongs to the caller once `receive_upload` returns (`discard()` it in a `finally`); until
+then every path that leaves (refusal, a second file part, a broken form, a client gone) removes it here.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from fastapi import Request
+from fastapi import Request, UploadFile
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -79,9 +82,12 @@ async def receive_upload(request: Request, *, file_field: str, limit_mb: int, tm
         _, disp = parse_options_header(st.headers.get(b"content-disposition", b""))
         st.name = disp.get(b"name", b"").decode("utf-8", "replace")
         if st.name == file_field and b"filename" in disp:
+            if upload.path is not None:
+                raise Refused(f"表单中有多个「{file_field}」文件：一次只能上传一个文件，请分开提交",
+                              rule="upload.one_file")
             fd, tmp = tempfile.mkstemp(prefix="xinyong-upload-", dir=tmp_dir)
             upload.path = Path(tmp)
-            upload.file_name = disp[b"filename"].decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
+            upload.file_name = base_name(disp[b"filename"].decode("utf-8", "replace"))
             st.fh = os.fdopen(fd, "wb")
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
@@ -120,6 +126,35 @@ async def receive_upload(request: Request, *, file_field: str, limit_mb: int, tm
         upload.discard()
         raise
     if upload.path is None:
+        st.close()
         raise Refused(f"未收到文件：请把要报送的文件放在表单字段「{file_field}」中上传")
     return upload
 
+
+
+def base_name(name: str | None) -> str | None:
+    """The file's own name, without any directory a browser or client sent along."""
+    if not name:
+        return None
+    return name.replace("\\", "/").rsplit("/", 1)[-1] or None
+
+
+async def spool_upload(file: UploadFile, *, limit_mb: int, tmp_dir: Path | None = None) -> Upload:
+    """An UploadFile FastAPI already parsed, copied to a temporary file for the readers (which take a path).
+
+    The copy is removed here on any failure; after return the caller discards it in a `finally`.
+    """
+    limit = limit_mb * 1024 * 1024
+    fd, tmp = tempfile.mkstemp(prefix="xinyong-upload-", dir=tmp_dir)
+    upload = Upload(path=Path(tmp), file_name=base_name(file.filename))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            while chunk := await file.read(1 << 20):
+                upload.size += len(chunk)
+                if upload.size > limit:
+                    raise _too_large(limit_mb)
+                fh.write(chunk)
+    except BaseException:
+        upload.discard()
+        raise
+    return upload

@@ -22,6 +22,7 @@ from xinyong.core.identifiers import (
     check_uscc,
     citizen_id_check_char,
     citizen_id_valid_expr,
+    mask_id_numbers,
     uscc_valid_expr,
 )
 from xinyong.ingest import normalise as nz
@@ -297,9 +298,9 @@ class ChunkChecker:
             else:
                 use_raw = isinstance(c.reason, _RawReason) or c.f.name not in failing.columns
                 source = raw if use_raw else failing.get_column(c.f.name)
-                reasons = pl.Series([c.reason(x) for x in source.to_list()], dtype=pl.String)
-            values = pl.Series([shown_value(_unmark(x), sensitive=c.f.sensitive) for x in raw.to_list()],
-                               dtype=pl.String)
+                # a reason may quote the cell: an ID number typed into a date or amount column shows masked
+                reasons = pl.Series([mask_id_numbers(c.reason(x)) for x in source.to_list()], dtype=pl.String)
+            values = pl.Series([_shown(x, c.f.sensitive) for x in raw.to_list()], dtype=pl.String)
             parts.append(pl.DataFrame({"_row": failing.get_column("_row"), "field": [c.f.label] * failing.height,
                                        "reason": reasons, "value": values}, schema=REJECT_SCHEMA))
         if not parts:
@@ -309,6 +310,11 @@ class ChunkChecker:
 
 
 _NATIONAL_LABELS = {k: national_kind_label(k) for k in SUBJECT_KIND_LABELS}
+
+
+def _shown(value: str | None, sensitive: bool) -> str | None:
+    shown = shown_value(_unmark(value), sensitive=sensitive)
+    return mask_id_numbers(shown) if shown else shown
 
 
 def _unmark(value: str | None) -> str | None:

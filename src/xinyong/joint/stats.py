@@ -9,12 +9,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
-from xinyong.core import clock
+from xinyong.core import clock, exports
 from xinyong.core.errors import Refused
 from xinyong.joint.config import TYPE_LABELS
 from xinyong.joint.models import JointTask
@@ -115,7 +114,7 @@ def joint_stats(session: Session, month: str, *, today: date | None = None) -> d
 
 def joint_stats_xlsx(stats: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    book = exports.workbook(buf)
     bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
     pct = book.add_format({"num_format": "0.0%"})
     sheets: list[tuple[str, list[str], list[list[Any]]]] = [

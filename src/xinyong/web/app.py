@@ -21,7 +21,9 @@ from xinyong.access.deps import declare
 from xinyong.access.policy import LoginRequired
 from xinyong.core import crypto
 from xinyong.core.errors import DomainError
+from xinyong.core.logging import install_masking
 from xinyong.core.settings import get_settings
+from xinyong.web.bodylimit import BodyLimitMiddleware
 
 log = logging.getLogger("xinyong.web")
 STATIC = Path(__file__).parent / "static"
@@ -155,6 +157,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    install_masking()  # refused requests log their detail: ID numbers in it are masked
     from xinyong.catalog.service import get_catalog
 
     get_catalog()  # a broken catalog stops start-up with file, line and problem
@@ -168,6 +171,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SessionMiddleware, secret_key=crypto.purpose_key("session").hex(), session_cookie="xinyong_session",
                        same_site="lax", https_only=False, max_age=8 * 3600)
+    app.add_middleware(BodyLimitMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

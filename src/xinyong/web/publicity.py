@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import xlsxwriter
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
 from xinyong.catalog.service import get_catalog
-from xinyong.core import clock
+from xinyong.core import clock, exports
 from xinyong.records.models import Record
 from xinyong.records.rules import VISIBLE_STATES
 from xinyong.records.service import payload_values
@@ -138,7 +137,7 @@ def row_out(rec: Record, name: str, uscc: str | None, depts: dict[int, str], kin
 def publicity_xlsx(session: Session, f: Filters, today: date | None = None) -> bytes:
     """The filtered list as XLSX, at most XLSX_CAP rows; a 说明 sheet records the filters and any cut."""
     buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": True})
+    book = exports.workbook(buf, constant_memory=True)
     bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
     sheet = book.add_worksheet("双公示")
     sheet.write_row(0, 0, XLSX_HEADINGS, bold)
