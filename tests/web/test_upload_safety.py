@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 from due_process_support import b64, org, penalty, world
 from upload_support import CLEAR_ID, PNG, bounded, chinese, detail, sparse_xlsx, temp_files
 from xinyong.accounts import service as accounts
+from xinyong.cases.models import CaseAttachment
 from xinyong.checks.logbuffer import buffer
 from xinyong.checks.models import BatchCheck, CheckLog
 from xinyong.core.settings import get_settings
 from xinyong.ingest import service as ingest_service
 from xinyong.ingest.models import Batch, BatchReject
 from xinyong.lists.imports import import_list_file
-from xinyong.objections.models import CaseAttachment, Objection
+from xinyong.objections.models import Objection
 from xinyong.records.models import Record
 
 CHECK_FIELDS = {"matter": "2026年政府采购项目", "matter_type": "procurement", "purpose": "投标人资格审查"}
@@ -205,7 +206,7 @@ def test_attachment_bomb_binary_and_wrong_type_are_refused(client: Any, db: Sess
 
 
 def test_attachment_form_over_its_limit_is_413_before_it_is_read(client: Any, db: Session) -> None:
-    from xinyong.objections.config import get_config
+    from xinyong.cases.config import get_config
 
     policy = get_config().attachments
     too_big = int(policy.max_files * policy.max_mb * 1024 * 1024) + 200 * 1024

@@ -43,7 +43,7 @@ def _upload_bytes() -> int:
 
 
 def _attachment_form_bytes() -> int:
-    from xinyong.objections.config import get_config
+    from xinyong.cases.config import get_config
 
     policy = get_config().attachments
     return int(policy.max_files * policy.max_mb * MB) + ANONYMOUS_BYTES
