@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     run_scheduler: bool = False  # `xinyong serve` turns it on
+    # Cookies marked Secure and HSTS sent; on by itself when base_url is https.
+    secure_cookies: bool = False
+    # Where rate limits count (a `limits` storage URI): memory:// counts per process.
+    rate_limit_storage: str = "memory://"
 
     @field_validator("database_url")
     @classmethod
@@ -45,6 +49,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.secure_cookies or self.base_url.lower().startswith("https://")
 
     @property
     def secret_key_path(self) -> Path:

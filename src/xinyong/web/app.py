@@ -8,17 +8,17 @@ from contextlib import asynccontextmanager
 from importlib import import_module
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from xinyong.core.errors import DomainError
-from xinyong.core.settings import get_settings, secret_key
+from xinyong.core.settings import get_settings
+from xinyong.core.throttle import TooManyRequests
 from xinyong.web.deps import LoginRequired
+from xinyong.web.security import SecurityMiddleware, csrf_guard
 
 log = logging.getLogger("xinyong.web")
 STATIC = Path(__file__).parent / "static"
@@ -41,6 +41,23 @@ ROUTER_MODULES = [
     "xinyong.complaints.routes",
     "xinyong.audit_routes",
 ]
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>xinyong API 文档</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/openapi.json"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -101,11 +118,16 @@ def install_error_handlers(app: FastAPI) -> None:
         extra = dict(exc.extra)
         if exc.rule:
             extra["rule"] = exc.rule
+        response: Response
         if _wants_html(request):
             from xinyong.web.templating import render_error
 
-            return render_error(request, exc.status, exc.title, exc.detail)
-        return problem(exc.status, exc.title, exc.detail, **extra)
+            response = render_error(request, exc.status, exc.title, exc.detail)
+        else:
+            response = problem(exc.status, exc.title, exc.detail, **extra)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -162,9 +184,11 @@ def create_app() -> FastAPI:
         description="公共信用信息归集、公示、核查、报告与信用修复接口。错误以 RFC 9457 Problem Details 返回，detail 为中文。",
         docs_url=None,
         redoc_url=None,
+        # Every route: a state-changing page request without a valid CSRF token is refused before it runs.
+        dependencies=[Depends(csrf_guard)],
     )
-    app.add_middleware(SessionMiddleware, secret_key=secret_key().decode(), session_cookie="xinyong_session",
-                       same_site="lax", https_only=False, max_age=8 * 3600)
+    # Security headers on every response, and the session and CSRF cookies (accounts/sessions.py).
+    app.add_middleware(SecurityMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -174,13 +198,9 @@ def create_app() -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="xinyong API 文档",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        # FastAPI's own page starts Swagger UI with an inline script, which the CSP forbids: same page,
+        # started from a static file instead.
+        return HTMLResponse(DOCS_PAGE)
 
     for module in load_domains():
         _include(app, module)

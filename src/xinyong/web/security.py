@@ -1,0 +1,184 @@
+"""Browser-facing guards: security headers on every response, session cookies, and CSRF tokens.
+
+CSRF: every state-changing request to a page (not the Bearer-key JSON API) carries a token, in the form
+field `csrf_token` or the header `X-CSRF-Token`. With a live login session the token is the session's own
+(kept in its `web_sessions` row); without one it is a signed double-submit token: a random value in the
+`xinyong_csrf` cookie and, in the form, the HMAC of that value under the platform key. A request without a
+valid token is refused (403) before its route runs, so nothing is written.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from markupsafe import Markup
+from starlette.datastructures import FormData
+
+from xinyong.accounts.sessions import SESSION_COOKIE, PendingCookie, current_session, find_session, pending_cookies
+from xinyong.core import crypto
+from xinyong.core.db import new_session
+from xinyong.core.errors import Forbidden
+from xinyong.core.settings import get_settings
+
+CSRF_COOKIE = "xinyong_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+_CSRF_PURPOSE = "csrf"
+_TOKEN_KEY = "xinyong.csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class CsrfRefused(Forbidden):
+    title = "安全校验失败"
+
+
+def security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-security-policy", CSP.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if secure:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return headers
+
+
+def cookie_header(cookie: PendingCookie, secure: bool) -> bytes:
+    if cookie.value is None:
+        text = f"{cookie.name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
+    else:
+        text = f"{cookie.name}={cookie.value}; Path=/; HttpOnly; SameSite=Lax"
+        if cookie.max_age is not None:
+            text += f"; Max-Age={cookie.max_age}"
+    if secure:
+        text += "; Secure"
+    return text.encode("latin-1")
+
+
+class SecurityMiddleware:
+    """Adds the security headers to every HTTP response and writes the cookies a request asked for."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.secure = get_settings().cookies_secure
+        self.headers = security_headers(self.secure)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                headers.extend(self.headers)
+                for cookie in scope.get("xinyong.set_cookies", ()):
+                    headers.append((b"set-cookie", cookie_header(cookie, self.secure)))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def sign_nonce(nonce: str) -> str:
+    return crypto.keyed_hash(nonce, _CSRF_PURPOSE)
+
+
+def _nonce_ok(nonce: str | None) -> bool:
+    return bool(nonce) and 16 <= len(nonce or "") <= 64 and (nonce or "").isascii()
+
+
+def csrf_token_for(request: Request) -> str:
+    """The token the forms of this response carry (the session's, else a signed double-submit token)."""
+    cached: str | None = request.scope.get(_TOKEN_KEY)
+    if cached:
+        return cached
+    token = _session_token(request)
+    if token is None:
+        nonce = request.cookies.get(CSRF_COOKIE)
+        if not _nonce_ok(nonce):
+            nonce = secrets.token_urlsafe(24)
+            pending_cookies(request).append(PendingCookie(CSRF_COOKIE, nonce))
+        token = sign_nonce(nonce or "")
+    request.scope[_TOKEN_KEY] = token
+    return token
+
+
+def _session_token(request: Request) -> str | None:
+    if "xinyong.web_session" in request.scope:  # the route already looked the session up
+        row = request.scope["xinyong.web_session"]
+        return row.csrf_token if row is not None else None
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    with new_session() as db:
+        row = current_session(db, request)
+        token = row.csrf_token if row is not None else None
+        db.commit()
+    request.scope.pop("xinyong.web_session", None)  # the row belonged to a session now closed
+    return token
+
+
+def csrf_field(request: Request) -> Markup:
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token_for(request))
+
+
+def _live_session_token(cookie: str | None) -> str | None:
+    if not cookie:
+        return None
+    with new_session() as db:
+        row = find_session(db, cookie, touch=False)
+        return row.csrf_token if row is not None else None
+
+
+async def csrf_guard(request: Request) -> None:
+    """App-wide dependency: refuse a state-changing request without a valid CSRF token."""
+    if request.method in SAFE_METHODS:
+        return
+    path = request.url.path
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if path.startswith("/api/"):
+        # The JSON API is authenticated by Bearer keys, which a browser never sends on its own; only a
+        # request that rides on a login cookie needs the token (in the header).
+        if request.headers.get("authorization") or not cookie:
+            return
+        expected = await run_in_threadpool(_live_session_token, cookie)
+        if expected is None:
+            return
+        _compare(request.headers.get(CSRF_HEADER), expected)
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form: FormData = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    expected = await run_in_threadpool(_live_session_token, cookie) if cookie else None
+    if expected is None:
+        nonce = request.cookies.get(CSRF_COOKIE)
+        if not _nonce_ok(nonce):
+            raise CsrfRefused("页面已过期或缺少安全校验信息：请刷新页面（并确认浏览器允许本站 Cookie）后重新提交")
+        expected = sign_nonce(nonce or "")
+    _compare(sent, expected)
+
+
+def _compare(sent: str | None, expected: str) -> None:
+    if not sent or not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8")):
+        raise CsrfRefused("安全校验未通过（页面已过期或来自其他网站）：请刷新页面后重新提交；如仍失败，请重新登录")
