@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from openpyxl import load_workbook
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -74,7 +75,11 @@ def test_tasks_feedback_and_stats(client: Any, db: Session, dept_key: tuple[str,
     assert r.status_code == 422 and "YYYY-MM" in r.json()["detail"]
 
 
-def test_webhook_registration_keeps_the_secret_encrypted(client: Any, db: Session, dept_key: tuple[str, str]) -> None:
+def test_webhook_registration_keeps_the_secret_encrypted(client: Any, db: Session, dept_key: tuple[str, str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from xinyong.joint import webhooks
+
+    monkeypatch.setattr(webhooks, "resolve_host", lambda host, port: ["93.184.216.34"])  # no DNS in tests
     _, key = dept_key
     r = client.post("/api/v1/webhooks", json={"url": "https://scjg.example.gov.cn/xinyong", "secret": "s" * 32},
                     headers=_h(key))

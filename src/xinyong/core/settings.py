@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     # Where rate limits count (a `limits` storage URI): memory:// counts per process.
     rate_limit_storage: str = "memory://"
+    # Inner networks webhooks may reach (CIDR, comma-separated), e.g. a government intranet's department
+    # segment; every other loopback, private, link-local or reserved address is refused.
+    webhook_allow_networks: str = ""
 
     @field_validator("database_url")
     @classmethod
