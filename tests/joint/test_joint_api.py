@@ -6,8 +6,8 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from openpyxl import load_workbook
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from check_data import CITIZEN_ID, CLEAN, DEBTOR, PENALISED, city, penalty
@@ -167,9 +167,9 @@ def test_two_downloads_get_two_numbers(client, db: Session) -> None:  # type: ig
 
 
 def test_verification_code_binds_number_content_subject_and_time() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    at = datetime(2026, 3, 5, 8, 0, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 5, 8, 0, tzinfo=UTC)
     code = service.verification_code("XY2026030500000001", "a" * 64, 7, at)
     assert len(code) == 16 and code != service.verification_code("XY2026030500000002", "a" * 64, 7, at)
     assert code != service.verification_code("XY2026030500000001", "b" * 64, 7, at)

@@ -130,8 +130,10 @@ def end_sessions_of(db: Session, *, user: User | None = None, account: SubjectAc
     if user is None and account is None:
         return 0
     query = update(WebSession).where(WebSession.revoked_at.is_(None))
-    query = query.where(WebSession.user_id == user.id) if user is not None else query.where(
-        WebSession.account_id == account.id)  # type: ignore[union-attr]
+    if user is not None:
+        query = query.where(WebSession.user_id == user.id)
+    elif account is not None:
+        query = query.where(WebSession.account_id == account.id)
     if keep is not None:
         query = query.where(WebSession.id != keep.id)
     result = db.execute(query.values(revoked_at=utcnow()))

@@ -35,7 +35,9 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _limiter() -> MovingWindowRateLimiter:
-    storage: Storage = storage_from_string(get_settings().rate_limit_storage)
+    storage = storage_from_string(get_settings().rate_limit_storage)
+    if not isinstance(storage, Storage):
+        raise ValueError("XINYONG_RATE_LIMIT_STORAGE 应为同步存储（如 memory:// 或 redis://），不能用 async+ 开头的地址")
     return MovingWindowRateLimiter(storage)
 
 

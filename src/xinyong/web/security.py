@@ -19,7 +19,13 @@ from fastapi.concurrency import run_in_threadpool
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from xinyong.accounts.sessions import SESSION_COOKIE, PendingCookie, current_session, find_session, pending_cookies
+from xinyong.accounts.sessions import (
+    SESSION_COOKIE,
+    PendingCookie,
+    current_session,
+    find_session,
+    pending_cookies,
+)
 from xinyong.core import crypto
 from xinyong.core.db import new_session
 from xinyong.core.errors import Forbidden
