@@ -18,7 +18,7 @@ from xinyong.core.errors import DomainError
 from xinyong.core.settings import get_settings
 from xinyong.core.throttle import TooManyRequests
 from xinyong.web.deps import LoginRequired
-from xinyong.web.security import SecurityMiddleware, csrf_guard
+from xinyong.web.security import SecurityMiddleware, csrf_guard, security_headers
 
 log = logging.getLogger("xinyong.web")
 STATIC = Path(__file__).parent / "static"
@@ -151,7 +151,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "服务器内部错误", "服务器处理请求时出错，已记录日志；请稍后重试或联系信用办")
+        response = problem(500, "服务器内部错误", "服务器处理请求时出错，已记录日志；请稍后重试或联系信用办")
+        # This handler answers outside the middleware stack: the security headers are added here.
+        for name, value in security_headers(get_settings().cookies_secure):
+            response.headers[name.decode()] = value.decode()
+        return response
 
 
 def load_domains() -> list[object]:
