@@ -14,6 +14,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from xinyong.access.deps import AllowDept, DbSession, declare
+from xinyong.accounts.models import Department
 from xinyong.core import audit
 from xinyong.core.errors import NotFound, Refused, TooLarge
 from xinyong.core.identifiers import check_citizen_id
@@ -21,8 +23,7 @@ from xinyong.core.settings import get_settings
 from xinyong.core.throttle import Throttle
 from xinyong.reports import service
 from xinyong.subjects import service as subjects
-from xinyong.web.deps import CurrentDept, DbSession
-from xinyong.web.templating import render
+from xinyong.ui.templating import render
 
 router = APIRouter(tags=["信用报告"])
 pages = APIRouter(include_in_schema=False)
@@ -54,12 +55,14 @@ def _pdf(body: bytes, report_no: str) -> Response:
 
 
 @pages.get("/reports/{uscc}.pdf")
+@declare("report.read")
 def report_pdf_link(uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)  # an unknown code is still a 404
     return RedirectResponse(f"/reports/{quote(subject.uscc or uscc)}", status_code=303)
 
 
 @pages.post("/reports/{uscc}.pdf")
+@declare("report.read")
 def report_pdf(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     DOWNLOADS.hit(request.client.host if request.client else "unknown")
@@ -68,6 +71,7 @@ def report_pdf(request: Request, uscc: str, db: DbSession) -> Response:
 
 
 @pages.get("/reports/{uscc}", response_class=HTMLResponse)
+@declare("report.read")
 def report_page(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     data = service.report_data(db, subject)
@@ -81,7 +85,8 @@ class PersonReportIn(BaseModel):
 
 @router.post("/reports/person", summary="自然人公共信用信息报告（部门经授权查询，PDF，身份信息脱敏）",
              response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def person_report(body: PersonReportIn, db: DbSession, dept: CurrentDept) -> Response:
+def person_report(body: PersonReportIn, db: DbSession,
+                  dept: Annotated[Department, AllowDept("report.person")]) -> Response:
     purpose = body.purpose.strip()
     if not purpose:
         raise Refused("请填写查询目的（purpose）：查询自然人信用报告须说明用途，并记入审计日志")
@@ -101,6 +106,7 @@ def person_report(body: PersonReportIn, db: DbSession, dept: CurrentDept) -> Res
 
 @router.get("/reports/{report_no}", summary="报告验真：凭报告编号和报告上印制的验证码，核对出具对象、时间与文件哈希",
             description="验证码错误与编号不存在的回答相同（404），不透露报告是否存在或为谁出具；回答中不含验证码。")
+@declare("report.verify")
 def report_info(report_no: str, db: DbSession,
                 code: Annotated[str, Query(max_length=64, description="报告上印制的验证码，如 1A2B-3C4D-5E6F-7A8B")]
                 ) -> dict[str, Any]:
@@ -108,6 +114,7 @@ def report_info(report_no: str, db: DbSession,
 
 
 @pages.get("/verify", response_class=HTMLResponse)
+@declare("report.verify")
 def verify_form(request: Request, no: str = "") -> Response:
     if no.strip():
         return RedirectResponse(f"/verify/{quote(no.strip()[:40])}", status_code=303)
@@ -115,12 +122,14 @@ def verify_form(request: Request, no: str = "") -> Response:
 
 
 @pages.get("/verify/{report_no}", response_class=HTMLResponse)
+@declare("report.verify")
 def verify_page(request: Request, report_no: str) -> Response:
     # The number alone (from the QR code) shows nothing: the form asks for the code printed beside it.
     return render(request, "reports/verify.html", {"result": None, "no": report_no.strip()[:40]})
 
 
 @pages.post("/verify", response_class=HTMLResponse)
+@declare("report.verify")
 async def verify_upload(request: Request, report_no: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
                         file: Annotated[UploadFile | None, File()] = None) -> Response:
     from fastapi.concurrency import run_in_threadpool
@@ -147,5 +156,3 @@ async def verify_upload(request: Request, report_no: Annotated[str, Form()] = ""
         return render(request, "reports/verify.html", {"result": None, "error": exc.detail, "no": report_no[:40]},
                       status_code=404)
     return render(request, "reports/verify.html", {"result": result, "no": result["report_no"]})
-
-

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
+from xinyong.access.deps import AllowUser, DbSession, declare
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Department
+from xinyong.accounts.models import Department, User
 from xinyong.accounts.sessions import end_session, start_session
 from xinyong.core import audit
 from xinyong.core.errors import DomainError, Unauthorized
@@ -19,21 +20,18 @@ from xinyong.core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS, TooManyReq
 from xinyong.ingest.models import Batch
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import CurrentUser, DbSession
-from xinyong.web.sections import admin_menu, register_admin_link
-from xinyong.web.templating import render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
 register_admin_link(0, "/admin", "工作台")
 register_admin_link(99, "/admin/password", "修改密码")
 
-
-def admin_context(request: Request, user: object, **extra: object) -> dict[str, object]:
-    role = getattr(user, "role", "dept")
-    return {"user": user, "menu": admin_menu(role), **extra}
+__all__ = ["admin_context", "pages"]
 
 
 @pages.get("/login", response_class=HTMLResponse)
+@declare("session.login")
 def login_form(request: Request, next: str = "/admin") -> Response:
     return render(request, "admin/login.html", {"next": _safe_next(next)})
 
@@ -47,6 +45,7 @@ def _safe_next(next: str) -> str:
 
 
 @pages.post("/login")
+@declare("session.login")
 def login(request: Request, db: DbSession, username: Annotated[str, Form()], password: Annotated[str, Form()],
           next: Annotated[str, Form()] = "/admin") -> Response:
     name = username.strip()[:64]
@@ -77,18 +76,23 @@ def login(request: Request, db: DbSession, username: Annotated[str, Form()], pas
 
 
 @pages.post("/logout")
+@declare("session.login")
 def logout(request: Request, db: DbSession) -> Response:
     end_session(db, request)
     return RedirectResponse("/admin/login", status_code=303)
 
 
+# Changing one's own password is part of using /admin, for every staff role (auditors included).
+StaffUser = Annotated[User, AllowUser("admin.page")]
+
+
 @pages.get("/password", response_class=HTMLResponse)
-def password_form(request: Request, user: CurrentUser) -> Response:
+def password_form(request: Request, user: StaffUser) -> Response:
     return render(request, "admin/password.html", admin_context(request, user))
 
 
 @pages.post("/password", response_class=HTMLResponse)
-def change_password(request: Request, db: DbSession, user: CurrentUser, current: Annotated[str, Form()],
+def change_password(request: Request, db: DbSession, user: StaffUser, current: Annotated[str, Form()],
                     new: Annotated[str, Form()], confirm: Annotated[str, Form()]) -> Response:
     account_key = f"staff:{user.username.lower()}"
     try:
@@ -114,7 +118,7 @@ def change_password(request: Request, db: DbSession, user: CurrentUser, current:
 
 
 @pages.get("", response_class=HTMLResponse)
-def dashboard(request: Request, db: DbSession, user: CurrentUser) -> Response:
+def dashboard(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.page")]) -> Response:
     dept = db.get(Department, user.dept_id) if user.dept_id else None
     counts = {
         "subjects": db.scalar(select(func.count()).select_from(Subject)) or 0,

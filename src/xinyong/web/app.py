@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,10 +15,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from xinyong.access.deps import declare
+from xinyong.access.policy import LoginRequired
 from xinyong.core.errors import DomainError
 from xinyong.core.settings import get_settings
 from xinyong.core.throttle import TooManyRequests
-from xinyong.web.deps import LoginRequired
 from xinyong.web.security import SecurityMiddleware, csrf_guard, security_headers
 
 log = logging.getLogger("xinyong.web")
@@ -110,7 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         if request.url.path.startswith("/api/"):
             return problem(401, exc.title, exc.detail)
-        return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"{exc.login}?next={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
@@ -120,7 +122,7 @@ def install_error_handlers(app: FastAPI) -> None:
             extra["rule"] = exc.rule
         response: Response
         if _wants_html(request):
-            from xinyong.web.templating import render_error
+            from xinyong.ui.templating import render_error
 
             response = render_error(request, exc.status, exc.title, exc.detail)
         else:
@@ -143,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "该地址不支持此请求方法，请查看接口文档 /docs",
         }.get(exc.status_code, "请求无法处理，请稍后重试")
         if _wants_html(request):
-            from xinyong.web.templating import render_error
+            from xinyong.ui.templating import render_error
 
             return render_error(request, exc.status_code, titles.get(exc.status_code, "出错了"), detail)
         return problem(exc.status_code, titles.get(exc.status_code, "出错了"), detail)
@@ -197,10 +199,12 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
+    @declare("public.read")
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     @app.get("/docs", include_in_schema=False)
+    @declare("public.read")
     def docs() -> HTMLResponse:
         # FastAPI's own page starts Swagger UI with an inline script, which the CSP forbids: same page,
         # started from a static file instead.

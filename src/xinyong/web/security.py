@@ -1,41 +1,29 @@
-"""Browser-facing guards: security headers on every response, session cookies, and CSRF tokens.
+"""Browser-facing guards: security headers on every response, session cookies, and the CSRF check.
 
 CSRF: every state-changing request to a page (not the Bearer-key JSON API) carries a token, in the form
-field `csrf_token` or the header `X-CSRF-Token`. With a live login session the token is the session's own
-(kept in its `web_sessions` row); without one it is a signed double-submit token: a random value in the
-`xinyong_csrf` cookie and, in the form, the HMAC of that value under the platform key. A request without a
-valid token is refused (403) before its route runs, so nothing is written.
+field `csrf_token` or the header `X-CSRF-Token` (`ui/csrf.py` says which token a page's forms carry). With a
+live login session it must be the session's own; without one, the signed double-submit token of the
+`xinyong_csrf` cookie. A request without a valid token is refused (403) before its route runs, so nothing
+is written.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from xinyong.accounts.sessions import (
-    SESSION_COOKIE,
-    PendingCookie,
-    current_session,
-    find_session,
-    pending_cookies,
-)
-from xinyong.core import crypto
+from xinyong.accounts.sessions import SESSION_COOKIE, PendingCookie, find_session
 from xinyong.core.db import new_session
 from xinyong.core.errors import Forbidden
 from xinyong.core.settings import get_settings
+from xinyong.ui.csrf import CSRF_COOKIE, CSRF_FIELD, nonce_ok, sign_nonce
 
-CSRF_COOKIE = "xinyong_csrf"
-CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-_CSRF_PURPOSE = "csrf"
-_TOKEN_KEY = "xinyong.csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -103,48 +91,6 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def sign_nonce(nonce: str) -> str:
-    return crypto.keyed_hash(nonce, _CSRF_PURPOSE)
-
-
-def _nonce_ok(nonce: str | None) -> bool:
-    return bool(nonce) and 16 <= len(nonce or "") <= 64 and (nonce or "").isascii()
-
-
-def csrf_token_for(request: Request) -> str:
-    """The token the forms of this response carry (the session's, else a signed double-submit token)."""
-    cached: str | None = request.scope.get(_TOKEN_KEY)
-    if cached:
-        return cached
-    token = _session_token(request)
-    if token is None:
-        nonce = request.cookies.get(CSRF_COOKIE)
-        if not _nonce_ok(nonce):
-            nonce = secrets.token_urlsafe(24)
-            pending_cookies(request).append(PendingCookie(CSRF_COOKIE, nonce))
-        token = sign_nonce(nonce or "")
-    request.scope[_TOKEN_KEY] = token
-    return token
-
-
-def _session_token(request: Request) -> str | None:
-    if "xinyong.web_session" in request.scope:  # the route already looked the session up
-        row = request.scope["xinyong.web_session"]
-        return row.csrf_token if row is not None else None
-    if not request.cookies.get(SESSION_COOKIE):
-        return None
-    with new_session() as db:
-        row = current_session(db, request)
-        token = row.csrf_token if row is not None else None
-        db.commit()
-    request.scope.pop("xinyong.web_session", None)  # the row belonged to a session now closed
-    return token
-
-
-def csrf_field(request: Request) -> Markup:
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token_for(request))
-
-
 def _live_session_token(cookie: str | None) -> str | None:
     if not cookie:
         return None
@@ -179,7 +125,7 @@ async def csrf_guard(request: Request) -> None:
     expected = await run_in_threadpool(_live_session_token, cookie) if cookie else None
     if expected is None:
         nonce = request.cookies.get(CSRF_COOKIE)
-        if not _nonce_ok(nonce):
+        if not nonce_ok(nonce):
             raise CsrfRefused("页面已过期或缺少安全校验信息：请刷新页面（并确认浏览器允许本站 Cookie）后重新提交")
         expected = sign_nonce(nonce or "")
     _compare(sent, expected)
