@@ -4,7 +4,6 @@ department user, an operator, an auditor, and an organisation's active account; 
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
