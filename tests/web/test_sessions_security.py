@@ -113,7 +113,7 @@ def test_a_fresh_token_at_every_login_no_fixation(client: Any, db: Session) -> N
 def test_password_change_ends_every_other_session(client: Any, db: Session) -> None:
     from fastapi.testclient import TestClient
 
-    from conftest import browser_like_client
+    from web_support import browser_like_client
 
     _user(db)
     other: TestClient = browser_like_client(client.app)  # type: ignore[assignment]

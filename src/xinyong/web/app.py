@@ -190,10 +190,9 @@ def create_app() -> FastAPI:
         description="公共信用信息归集、公示、核查、报告与信用修复接口。错误以 RFC 9457 Problem Details 返回，detail 为中文。",
         docs_url=None,
         redoc_url=None,
-        # Every route: a state-changing page request without a valid CSRF token is refused before it runs.
-        dependencies=[Depends(csrf_guard)],
     )
-    # Security headers on every response, and the session and CSRF cookies (accounts/sessions.py).
+    # Security headers on every response, the session and CSRF cookies (accounts/sessions.py), and the CSRF
+    # check of the JSON API (a login cookie without a Bearer key); pages are checked by their routers.
     app.add_middleware(SecurityMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -222,4 +221,5 @@ def _include(app: FastAPI, module: object) -> None:
         app.include_router(api, prefix="/api/v1")
     pages = getattr(module, "pages", None)
     if pages is not None:
-        app.include_router(pages)
+        # A state-changing page request without a valid CSRF token is refused before its route runs.
+        app.include_router(pages, dependencies=[Depends(csrf_guard)])

@@ -10,12 +10,15 @@ is written.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from xinyong.accounts.sessions import SESSION_COOKIE, PendingCookie, find_session
 from xinyong.core.db import new_session
@@ -88,6 +91,14 @@ class SecurityMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        if scope["method"] not in SAFE_METHODS and scope["path"].startswith("/api/"):
+            refusal = await api_csrf_refusal(scope)
+            if refusal is not None:
+                body = json.dumps({"type": "about:blank", "title": CsrfRefused.title, "status": 403,
+                                   "detail": refusal}, ensure_ascii=False).encode("utf-8")
+                response = Response(body, status_code=403, media_type="application/problem+json")
+                await response(scope, receive, send_with_headers)
+                return
         await self.app(scope, receive, send_with_headers)
 
 
@@ -99,22 +110,29 @@ def _live_session_token(cookie: str | None) -> str | None:
         return row.csrf_token if row is not None else None
 
 
+async def api_csrf_refusal(scope: Scope) -> str | None:
+    """For the JSON API (checked in the middleware, so the hot paths solve no extra dependency): Bearer keys
+    are never sent by a browser on its own, so only a state-changing request riding on a login cookie needs
+    the token, in the header. Returns the Chinese refusal, or None."""
+    connection = HTTPConnection(scope)
+    cookie = connection.cookies.get(SESSION_COOKIE)
+    if not cookie or connection.headers.get("authorization"):
+        return None
+    expected = await run_in_threadpool(_live_session_token, cookie)
+    if expected is None:
+        return None
+    try:
+        _compare(connection.headers.get(CSRF_HEADER), expected)
+    except CsrfRefused as exc:
+        return exc.detail
+    return None
+
+
 async def csrf_guard(request: Request) -> None:
-    """App-wide dependency: refuse a state-changing request without a valid CSRF token."""
+    """Dependency of every page router: refuse a state-changing request without a valid CSRF token."""
     if request.method in SAFE_METHODS:
         return
-    path = request.url.path
     cookie = request.cookies.get(SESSION_COOKIE)
-    if path.startswith("/api/"):
-        # The JSON API is authenticated by Bearer keys, which a browser never sends on its own; only a
-        # request that rides on a login cookie needs the token (in the header).
-        if request.headers.get("authorization") or not cookie:
-            return
-        expected = await run_in_threadpool(_live_session_token, cookie)
-        if expected is None:
-            return
-        _compare(request.headers.get(CSRF_HEADER), expected)
-        return
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
         content_type = request.headers.get("content-type", "")
