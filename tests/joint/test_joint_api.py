@@ -92,6 +92,16 @@ def test_webhook_registration_keeps_the_secret_encrypted(client: Any, db: Sessio
     assert client.delete(f"/api/v1/webhooks/{stored.id}", headers=_h(key)).json()["active"] is False
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1/h", "http://10.0.0.8/h", "http://169.254.169.254/latest",
+                                 "http://[::1]:8080/h"])
+def test_webhook_to_an_inner_address_is_refused_over_the_api(client: Any, db: Session, dept_key: tuple[str, str],
+                                                              url: str) -> None:
+    _, key = dept_key
+    r = client.post("/api/v1/webhooks", json={"url": url, "secret": "s" * 32}, headers=_h(key))
+    assert r.status_code == 422 and "不向本机、内网或保留地址推送" in r.json()["detail"]
+    assert db.scalars(select(Webhook)).first() is None
+
+
 def test_admin_task_pages_for_a_department_user(client: Any, db: Session, dept_key: tuple[str, str]) -> None:
     _, scjg = dept_key
     add_departments(db, ["ZJ"])

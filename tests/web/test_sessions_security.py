@@ -97,6 +97,19 @@ def test_expired_or_idle_sessions_are_refused_and_swept(client: Any, db: Session
     assert db.scalar(select(func.count()).select_from(WebSession)) == 0
 
 
+def test_the_daily_job_sweeps_ended_sessions(client: Any, db: Session) -> None:
+    from xinyong.core.jobs import run_daily
+
+    _user(db)
+    _login(client)
+    client.post("/admin/logout")
+    _login(client)  # a live one stays
+    assert run_daily()["sessions.sweep"] == 1
+    db.expire_all()
+    assert [r.revoked_at for r in db.scalars(select(WebSession))] == [None]
+    assert _logged_in(client)
+
+
 def test_a_fresh_token_at_every_login_no_fixation(client: Any, db: Session) -> None:
     _user(db)
     _plant(client, "planted-by-someone-else-0123456789abcdef")
