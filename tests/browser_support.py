@@ -84,6 +84,11 @@ def live_server_seed() -> Callable[[Any], None] | None:
     return None
 
 
+# The database URL behind each running live server, for tests that read what a page wrote (e.g. the code
+# printed on a downloaded report, which a person would read off the paper).
+live_databases: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory,
                 live_server_seed: Callable[[Any], None] | None) -> Iterator[str]:
@@ -113,6 +118,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory,
         crypto.clear_key_cache()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    live_databases[base] = url
     log = (work / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "xinyong.web.app:create_app", "--factory", "--host", "127.0.0.1",

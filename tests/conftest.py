@@ -133,8 +133,27 @@ def db(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> Iterator[None]:
+    """Rate-limit counts (login failures, downloads) do not carry from one test to the next."""
+    from xinyong.core.throttle import reset_throttles
+
+    reset_throttles()
+    yield
+
+
 @pytest.fixture
 def client(engine: Engine) -> Iterator[object]:
+    from web_support import browser_like_client
+    from xinyong.web.app import create_app
+
+    with browser_like_client(create_app()) as c:  # type: ignore[attr-defined]
+        yield c
+
+
+@pytest.fixture
+def bare_client(engine: Engine) -> Iterator[object]:
+    """A client that sends exactly what the test gives it: no CSRF token added."""
     from fastapi.testclient import TestClient
 
     from xinyong.web.app import create_app

@@ -174,6 +174,24 @@ def user_add(username: Annotated[str, typer.Option("--username")],
     err.print(f"用户已保存：{username}")
 
 
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
+    """停用管理后台用户：立即结束其全部登录会话。"""
+    from xinyong.accounts import service as accounts
+
+    _run(lambda s: accounts.set_user_active(s, username, False, actor="cli"))
+    err.print(f"已停用：{username}（其全部登录会话已结束）")
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="用户名")]) -> None:
+    """重新启用已停用的管理后台用户。"""
+    from xinyong.accounts import service as accounts
+
+    _run(lambda s: accounts.set_user_active(s, username, True, actor="cli"))
+    err.print(f"已启用：{username}")
+
+
 @catalog_app.command("list")
 def catalog_list(as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False) -> None:
     """列出目录中的信息项。"""

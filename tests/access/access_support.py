@@ -3,6 +3,7 @@ department user, an operator, an auditor, and an organisation's active account; 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,12 @@ def _with_session_helper(app: FastAPI) -> FastAPI:
     return app
 
 
+def _page_token(client: TestClient) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/verify").text)
+    assert found, "the /verify page carries a CSRF token"
+    return found.group(1)
+
+
 def make_actors(db: Session) -> Iterator[Actors]:
     w = world(db)
     subject = org(db, "德州市主体账户测试有限公司")
@@ -69,8 +76,11 @@ def make_actors(db: Session) -> Iterator[Actors]:
             c.headers["Authorization"] = "Bearer " + w.scjg_key
         login = {ActorKind.SUBJECT: {"account_id": account.id}, ActorKind.DEPT_USER: {"user_id": clerk.id},
                  ActorKind.OPERATOR: {"user_id": operator.id}, ActorKind.AUDITOR: {"user_id": auditor.id}}.get(kind)
+        # Like a browser that loaded a page: every state-changing request carries that page's CSRF token.
+        c.headers["X-CSRF-Token"] = _page_token(c)
         if login is not None:
             assert c.post(LOGIN_HELPER, params=login).status_code == 200
+            c.headers["X-CSRF-Token"] = _page_token(c)  # the new session's own token
         clients[kind] = c
     yield Actors(w, app, subject, account, clerk, operator, auditor, clients)
     for c in clients.values():

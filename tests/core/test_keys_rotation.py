@@ -93,7 +93,7 @@ def _everything(db: Session) -> dict[str, Any]:
     rep, pdf = reports.issue(db, company, requested_by="public")
     db.commit()
     return {"person": person.id, "record": sealed.id, "hook": hook.id, "objection": case.objection.id,
-            "code": case.query_code, "report": rep.report_no, "pdf": pdf, "company": company.uscc}
+            "code": case.query_code, "report": rep.report_no, "report_code": rep.verify_code, "pdf": pdf, "company": company.uscc}
 
 
 def _readable_and_findable(db: Session, made: dict[str, Any], generation: int) -> None:
@@ -118,7 +118,7 @@ def _readable_and_findable(db: Session, made: dict[str, Any], generation: int) -
     blob = attachments.path_of(row.sha256).read_bytes()
     assert crypto.bytes_generation(blob) == generation and PNG not in blob
     assert attachments.read(db, row.id, objections.CASE, found.id)[1] == PNG
-    checked = reports.verify(db, made["report"], made["pdf"])
+    checked = reports.verify(db, made["report"], made["report_code"], made["pdf"])
     assert checked["genuine"] is True and checked["file_matches"] is True
 
 
@@ -188,7 +188,7 @@ def test_a_database_from_before_key_generations_is_converted_by_rotate(db: Sessi
                {"e": crypto.legacy_encrypt(records.secrets_json([("legal_rep_id_no", OTHER)])), "id": rec.id})
     (row,) = attachments.list_for(db, objections.CASE, made["objection"])
     attachments.path_of(row.sha256).write_bytes(PNG)
-    rep = reports.get_report(db, made["report"])
+    rep = reports.get_report(db, made["report"], made["report_code"])
     old_code = crypto.keyed_hash(f"{rep.report_no}|{rep.content_sha256}", reports.VERIFY_PURPOSE)[:16]
     db.execute(text("UPDATE reports SET seal = NULL, verify_code = :c WHERE id = :id"), {"c": old_code, "id": rep.id})
     prev = audit.GENESIS
@@ -201,11 +201,12 @@ def test_a_database_from_before_key_generations_is_converted_by_rotate(db: Sessi
     db.execute(text("UPDATE audit_head SET hash = :h"), {"h": prev})
     db.commit()
     db.expire_all()
-    assert reports.verify(db, made["report"])["genuine"] is True  # still read before conversion
+    assert reports.verify(db, made["report"], old_code)["genuine"] is True  # still read before conversion
     out = _rotate()
     assert out["generation"] == 1 and out["files"] == 1 and out["reports_resealed"] == 1
     ring = keyring.parse(legacy_key_file.read_text(), legacy_key_file)
     assert ring.lookup_scheme == "legacy" and set(ring.masters) == {0, 1}
+    made["report_code"] = old_code  # the code printed on the legacy report stays valid after conversion
     _readable_and_findable(db, made, 1)
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output

@@ -6,6 +6,7 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -74,7 +75,11 @@ def test_tasks_feedback_and_stats(client: Any, db: Session, dept_key: tuple[str,
     assert r.status_code == 422 and "YYYY-MM" in r.json()["detail"]
 
 
-def test_webhook_registration_keeps_the_secret_encrypted(client: Any, db: Session, dept_key: tuple[str, str]) -> None:
+def test_webhook_registration_keeps_the_secret_encrypted(client: Any, db: Session, dept_key: tuple[str, str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from xinyong.joint import webhooks
+
+    monkeypatch.setattr(webhooks, "resolve_host", lambda host, port: ["93.184.216.34"])  # no DNS in tests
     _, key = dept_key
     r = client.post("/api/v1/webhooks", json={"url": "https://scjg.example.gov.cn/xinyong", "secret": "s" * 32},
                     headers=_h(key))
@@ -85,6 +90,16 @@ def test_webhook_registration_keeps_the_secret_encrypted(client: Any, db: Sessio
     assert client.post("/api/v1/webhooks", json={"url": "https://x.example/h", "secret": "short"},
                        headers=_h(key)).status_code == 422
     assert client.delete(f"/api/v1/webhooks/{stored.id}", headers=_h(key)).json()["active"] is False
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/h", "http://10.0.0.8/h", "http://169.254.169.254/latest",
+                                 "http://[::1]:8080/h"])
+def test_webhook_to_an_inner_address_is_refused_over_the_api(client: Any, db: Session, dept_key: tuple[str, str],
+                                                              url: str) -> None:
+    _, key = dept_key
+    r = client.post("/api/v1/webhooks", json={"url": url, "secret": "s" * 32}, headers=_h(key))
+    assert r.status_code == 422 and "不向本机、内网或保留地址推送" in r.json()["detail"]
+    assert db.scalars(select(Webhook)).first() is None
 
 
 def test_admin_task_pages_for_a_department_user(client: Any, db: Session, dept_key: tuple[str, str]) -> None:

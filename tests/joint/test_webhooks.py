@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from lists_support import add_departments, new_org, publish
 from xinyong.core import db as core_db
 from xinyong.core.db import utcnow
+from xinyong.core.errors import Refused
 from xinyong.joint import webhooks
 from xinyong.joint.models import OutboxEvent, Webhook
 from xinyong.lists import service as lists
@@ -65,15 +66,27 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    # The test receiver listens on loopback, which the platform refuses unless the operator allows it.
+    from xinyong.core.settings import reset_settings
+
+    monkeypatch.setenv("XINYONG_WEBHOOK_ALLOW_NETWORKS", "127.0.0.1/32")
+    reset_settings()
     r = Receiver()
     yield r
     r.down()
+    monkeypatch.delenv("XINYONG_WEBHOOK_ALLOW_NETWORKS")
+    reset_settings()
 
 
-def _setup(db: Session, url: str) -> tuple[int, int]:
+def public(host: str, port: int) -> list[str]:
+    """A resolver for names that do not exist offline: a public address."""
+    return ["93.184.216.34"]
+
+
+def _setup(db: Session, url: str, resolve: webhooks.Resolver | None = None) -> tuple[int, int]:
     d = add_departments(db, ["SCJG", "ZJ", "JT"])
-    hook = webhooks.register_webhook(db, d["ZJ"], url=url, secret=SECRET)
+    hook = webhooks.register_webhook(db, d["ZJ"], url=url, secret=SECRET, resolve=resolve)
     entry = publish(db, d["SCJG"], new_org(db))
     lists.suspend_entry(db, entry.id, actor="objection:1", reason="异议已受理")
     lists.resume_entry(db, entry.id, actor="objection:1", reason="异议不成立")
@@ -149,18 +162,21 @@ def test_outbox_is_written_in_the_transaction_of_the_change(db: Session, receive
 def test_receiver_errors_are_retried(db: Session) -> None:
     import httpx
 
-    _setup(db, "http://receiver.invalid/hook")
+    _setup(db, "http://receiver.invalid/hook", resolve=public)
     calls: list[str] = []
 
     def flaky(request: httpx.Request) -> httpx.Response:
         calls.append(request.headers["X-Xinyong-Event-Id"])
+        # sent to the address that was checked, still naming the registered host
+        assert request.url.host == "93.184.216.34" and request.headers["Host"] == "receiver.invalid"
         return httpx.Response(503 if len(calls) == 1 else 200)
 
     t0 = utcnow()
-    assert webhooks.deliver_due(db, now=t0, transport=httpx.MockTransport(flaky)) == 0
+    assert webhooks.deliver_due(db, now=t0, transport=httpx.MockTransport(flaky), resolve=public) == 0
     first = db.scalars(select(OutboxEvent).where(OutboxEvent.attempts == 1)).one()
     assert first.last_error == "接收方返回 HTTP 503"
-    assert webhooks.deliver_due(db, now=t0 + timedelta(seconds=31), transport=httpx.MockTransport(flaky)) == 12
+    assert webhooks.deliver_due(db, now=t0 + timedelta(seconds=31), transport=httpx.MockTransport(flaky),
+                                resolve=public) == 12
 
 
 def test_bad_webhook_registration_is_refused(db: Session) -> None:
@@ -168,4 +184,66 @@ def test_bad_webhook_registration_is_refused(db: Session) -> None:
     with pytest.raises(Exception, match="http"):
         webhooks.register_webhook(db, d["ZJ"], url="ftp://x/y", secret=SECRET)
     with pytest.raises(Exception, match="16"):
-        webhooks.register_webhook(db, d["ZJ"], url="https://zj.example/hook", secret="short")
+        webhooks.register_webhook(db, d["ZJ"], url="https://zj.example/hook", secret="short", resolve=public)
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("http://127.0.0.1:8080/hook", "本机回环"),
+    ("http://10.1.2.3/hook", "内网"),
+    ("http://192.168.0.10/hook", "内网"),
+    ("http://169.254.169.254/latest/meta-data", "链路本地"),
+    ("http://[::1]/hook", "本机回环"),
+    ("http://[::ffff:127.0.0.1]/hook", "本机回环"),
+    ("http://0.0.0.0/hook", "保留"),
+    ("http://224.0.0.1/hook", "组播"),
+    ("http://localhost/hook", "本机回环"),
+])
+def test_inner_targets_are_refused_at_registration(db: Session, url: str, kind: str) -> None:
+    d = add_departments(db, ["ZJ"])
+    with pytest.raises(Refused, match=kind):
+        webhooks.register_webhook(db, d["ZJ"], url=url, secret=SECRET)
+    assert db.scalars(select(Webhook)).first() is None
+
+
+def test_a_name_resolving_to_an_inner_address_is_refused(db: Session) -> None:
+    d = add_departments(db, ["ZJ"])
+    with pytest.raises(Refused, match="内网"):
+        webhooks.register_webhook(db, d["ZJ"], url="https://hooks.example.com/x", secret=SECRET,
+                                  resolve=lambda host, port: ["93.184.216.34", "10.0.0.5"])  # any inner one refuses
+    with pytest.raises(Refused, match="无法解析"):
+        webhooks.register_webhook(db, d["ZJ"], url="https://hooks.example.com/x", secret=SECRET,
+                                  resolve=lambda host, port: [])
+
+
+def test_delivery_checks_the_address_again_dns_rebinding(db: Session) -> None:
+    import httpx
+
+    _setup(db, "https://hooks.example.com/x", resolve=public)  # public when registered
+    sent: list[httpx.Request] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    rebound = webhooks.deliver_due(db, now=utcnow(), transport=httpx.MockTransport(receiver),
+                                   resolve=lambda host, port: ["127.0.0.1"])
+    assert rebound == 0 and sent == []  # nothing left the platform
+    tried = db.scalars(select(OutboxEvent).where(OutboxEvent.attempts == 1)).one()
+    assert "本机回环" in (tried.last_error or "") and tried.state == "pending"  # retried later, re-checked then
+
+
+def test_delivery_errors_are_shown_to_the_office_only(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+    from xinyong.accounts import service as accounts
+
+    _setup(db, "https://hooks.example.com/x", resolve=public)
+    for ev in db.scalars(select(OutboxEvent)):
+        ev.state, ev.last_error = "dead", "连接失败：ConnectError 内部细节"
+    accounts.create_user(db, "zj", "zj1234567", dept_code="ZJ")
+    accounts.create_user(db, "boss", "boss1234567", dept_code="SCJG", role="operator")
+    db.commit()
+    client.post("/admin/login", data={"username": "zj", "password": "zj1234567"})
+    page = client.get("/admin/joint")
+    assert page.status_code == 200 and "内部细节" not in page.text
+    client.post("/admin/logout")
+    client.post("/admin/login", data={"username": "boss", "password": "boss1234567"})
+    assert "内部细节" in client.get("/admin/joint").text

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from check_data import CLEAN, DEBTOR, PENALISED
 
-from browser_support import browser_page, live_server, live_server_seed  # noqa: F401  (fixtures)
+from browser_support import browser_page, live_databases, live_server, live_server_seed  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,18 @@ def test_download_a_report_and_verify_it(live_server: str, browser_page: Any, tm
     download.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF") and number.startswith("XY")
 
-    page.goto(f"{live_server}/verify")
-    page.fill("input[name=report_no]", number)
+    from sqlalchemy import create_engine, text
+
+    from xinyong.reports.service import show_code
+
+    engine = create_engine(live_databases[live_server])
+    with engine.connect() as conn:
+        code = show_code(conn.execute(text("SELECT verify_code FROM reports WHERE report_no = :n"), {"n": number}).scalar_one())
+    engine.dispose()
+
+    page.goto(f"{live_server}/verify/{number}")  # where the report's QR code leads: the code is asked for
+    assert "德州市顺意商贸有限公司" not in page.inner_text("main")
+    page.fill("input[name=code]", code)
     page.set_input_files("input[name=file]", str(saved))
     page.click("form button[type=submit]")
     page.wait_for_selector("#verify-result")

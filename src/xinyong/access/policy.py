@@ -91,6 +91,8 @@ ACTIONS: dict[str, Action] = _table(
     Action("complaint.handle", "办理投诉举报", DEPT_API),
     # ---- /admin
     Action("admin.page", "查看管理后台", STAFF_READ),
+    # one's own credentials, not the platform's data: every staff role, auditors included
+    Action("session.password", "修改本人密码", STAFF_READ),
     Action("admin.oversight", "查看联合奖惩监督统计", STAFF_READ),
     Action("audit.read", "查阅审计日志", AUDIT),
     Action("admin.checks", "在管理后台办理信用核查", STAFF),

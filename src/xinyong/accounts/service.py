@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import ApiKey, Department, User
+from xinyong.accounts.sessions import end_sessions_of
 from xinyong.core import audit
 from xinyong.core.db import utcnow
 from xinyong.core.errors import NotFound, Refused, Unauthorized
@@ -104,6 +105,7 @@ def create_user(session: Session, username: str, password: str, *, display_name:
         session.add(user)
     else:
         user.password_hash = _ph.hash(password)
+        end_sessions_of(session, user=user)  # a reset password logs the user out everywhere
         user.dept_id = dept_id
         user.role = role
         user.display_name = display_name or user.display_name
@@ -123,4 +125,34 @@ def authenticate_user(session: Session, username: str, password: str) -> User:
         _ph.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         raise failure from None
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str, confirm: str) -> None:
+    """A user changes their own password; every session of theirs ends (the caller starts a fresh one)."""
+    try:
+        _ph.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("当前密码不正确，请重新输入；忘记密码请联系信用办重置") from None
+    if new != confirm:
+        raise Refused("两次输入的新密码不一致，请重新输入")
+    if len(new) < 8:
+        raise Refused("新密码至少 8 位，请重新设置")
+    if new == current:
+        raise Refused("新密码不能与当前密码相同，请换一个")
+    user.password_hash = _ph.hash(new)
+    ended = end_sessions_of(session, user=user)
+    audit.record(session, actor=f"user:{user.username}", action="user.password_change", entity="user",
+                 entity_id=user.id, after={"sessions_ended": ended})
+
+
+def set_user_active(session: Session, username: str, active: bool, *, actor: str = "system") -> User:
+    """Disable (or enable again) a user of /admin; disabling ends every session of that user at once."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"没有用户名为「{username[:64]}」的用户，请核对")
+    user.active = active
+    ended = 0 if active else end_sessions_of(session, user=user)
+    audit.record(session, actor=actor, action="user.enable" if active else "user.disable", entity="user",
+                 entity_id=user.id, after={"username": user.username, "sessions_ended": ended})
     return user

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     # Where the audit chain's head is witnessed: an append-only file outside the database.
     audit_witness_dir: Path = Path("./audit-witness")
     audit_witness_every: int = 100  # write the head to the witness every N events (and on `audit anchor`)
+    # Cookies marked Secure and HSTS sent; on by itself when base_url is https.
+    secure_cookies: bool = False
+    # Where rate limits count (a `limits` storage URI): memory:// counts per process.
+    rate_limit_storage: str = "memory://"
+    # Inner networks webhooks may reach (CIDR, comma-separated), e.g. a government intranet's department
+    # segment; every other loopback, private, link-local or reserved address is refused.
+    webhook_allow_networks: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -49,6 +56,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def cookies_secure(self) -> bool:
+        return self.secure_cookies or self.base_url.lower().startswith("https://")
 
     @property
     def secret_key_path(self) -> Path:

@@ -1,4 +1,7 @@
-"""Report pages (/reports/{uscc}, .pdf), verification (/verify…), and the API (/api/v1/reports…)."""
+"""Report pages (/reports/{uscc}, .pdf), verification (/verify…), and the API (/api/v1/reports…).
+
+A public PDF report is issued only by POST (a form carrying its CSRF token), at most a few per address in a
+window; a GET of the PDF address writes nothing and leads to the report page with the download button."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import threading
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -17,6 +20,7 @@ from xinyong.core import audit
 from xinyong.core.errors import NotFound, Refused, TooLarge
 from xinyong.core.identifiers import check_citizen_id
 from xinyong.core.settings import get_settings
+from xinyong.core.throttle import Throttle
 from xinyong.reports import service
 from xinyong.subjects import service as subjects
 from xinyong.ui.templating import render
@@ -24,6 +28,9 @@ from xinyong.ui.templating import render
 router = APIRouter(tags=["信用报告"])
 pages = APIRouter(include_in_schema=False)
 log = logging.getLogger("xinyong.reports")
+# Anonymous downloads per client address: each one renders a PDF and writes a numbered report row.
+DOWNLOADS = Throttle("report-download", "10 per 10 minutes",
+                     "下载信用报告过于频繁：请在 {wait}后再试；报告有效期 7 日，已下载的报告可继续使用")
 
 
 def _warm_font() -> None:
@@ -49,8 +56,16 @@ def _pdf(body: bytes, report_no: str) -> Response:
 
 @pages.get("/reports/{uscc}.pdf")
 @declare("report.read")
-def report_pdf(uscc: str, db: DbSession) -> Response:
+def report_pdf_link(uscc: str, db: DbSession) -> Response:
+    subject = subjects.get_by_uscc(db, uscc)  # an unknown code is still a 404
+    return RedirectResponse(f"/reports/{quote(subject.uscc or uscc)}", status_code=303)
+
+
+@pages.post("/reports/{uscc}.pdf")
+@declare("report.read")
+def report_pdf(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
+    DOWNLOADS.hit(request.client.host if request.client else "unknown")
     rep, body = service.issue(db, subject, requested_by="public")
     return _pdf(body, rep.report_no or "")
 
@@ -89,10 +104,13 @@ def person_report(body: PersonReportIn, db: DbSession,
     return _pdf(pdf, rep.report_no or "")
 
 
-@router.get("/reports/{report_no}", summary="报告验真：是否为本平台出具、出具对象与时间、文件哈希")
+@router.get("/reports/{report_no}", summary="报告验真：凭报告编号和报告上印制的验证码，核对出具对象、时间与文件哈希",
+            description="验证码错误与编号不存在的回答相同（404），不透露报告是否存在或为谁出具；回答中不含验证码。")
 @declare("report.verify")
-def report_info(report_no: str, db: DbSession) -> dict[str, Any]:
-    return service.verify(db, report_no)
+def report_info(report_no: str, db: DbSession,
+                code: Annotated[str, Query(max_length=64, description="报告上印制的验证码，如 1A2B-3C4D-5E6F-7A8B")]
+                ) -> dict[str, Any]:
+    return service.verify(db, report_no, code)
 
 
 @pages.get("/verify", response_class=HTMLResponse)
@@ -103,9 +121,16 @@ def verify_form(request: Request, no: str = "") -> Response:
     return render(request, "reports/verify.html", {"result": None})
 
 
+@pages.get("/verify/{report_no}", response_class=HTMLResponse)
+@declare("report.verify")
+def verify_page(request: Request, report_no: str) -> Response:
+    # The number alone (from the QR code) shows nothing: the form asks for the code printed beside it.
+    return render(request, "reports/verify.html", {"result": None, "no": report_no.strip()[:40]})
+
+
 @pages.post("/verify", response_class=HTMLResponse)
 @declare("report.verify")
-async def verify_upload(request: Request, report_no: Annotated[str, Form()] = "",
+async def verify_upload(request: Request, report_no: Annotated[str, Form()] = "", code: Annotated[str, Form()] = "",
                         file: Annotated[UploadFile | None, File()] = None) -> Response:
     from fastapi.concurrency import run_in_threadpool
 
@@ -117,26 +142,16 @@ async def verify_upload(request: Request, report_no: Annotated[str, Form()] = ""
         data = await file.read(limit + 1)
         if len(data) > limit:
             raise TooLarge(f"文件超过 {get_settings().max_upload_mb} MB")
-    if not report_no.strip():
-        return render(request, "reports/verify.html", {"result": None, "error": "请输入报告编号"}, status_code=422)
+    if not report_no.strip() or not code.strip():
+        return render(request, "reports/verify.html", {"result": None, "no": report_no.strip()[:40],
+                                                       "error": "请输入报告编号和报告上印制的验证码"}, status_code=422)
 
     def run() -> dict[str, Any]:
         with session_scope() as db:
-            return service.verify(db, report_no, data)
+            return service.verify(db, report_no, code, data)
 
     try:
         result = await run_in_threadpool(run)
-    except NotFound as exc:
-        return render(request, "reports/verify.html", {"result": None, "error": exc.detail, "no": report_no[:40]},
-                      status_code=404)
-    return render(request, "reports/verify.html", {"result": result, "no": result["report_no"]})
-
-
-@pages.get("/verify/{report_no}", response_class=HTMLResponse)
-@declare("report.verify")
-def verify_page(request: Request, report_no: str, db: DbSession) -> Response:
-    try:
-        result = service.verify(db, report_no)
     except NotFound as exc:
         return render(request, "reports/verify.html", {"result": None, "error": exc.detail, "no": report_no[:40]},
                       status_code=404)

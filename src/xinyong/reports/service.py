@@ -1,9 +1,14 @@
 """Public credit information reports: gather the content, issue (number, hashes, verification code), verify.
 
-Report number: "XY" + issue date (Asia/Shanghai, YYYYMMDD) + the report's sequence number (8 digits).
+Report number: "XY" + issue date (Asia/Shanghai, YYYYMMDD) + 12 random characters (Crockford base32, 60 bits):
+numbers follow no sequence, so they tell nothing about how many reports were issued or for whom.
 Verification code: the first 16 hex characters of HMAC-SHA256 under the report key (core/crypto.py, derived
 for "report") over the report number, the SHA-256 of the report's canonical content, the subject (id and
-printed code) and the issue time; printed in the report as XXXX-XXXX-XXXX-XXXX.
+printed code) and the issue time; printed in the report as XXXX-XXXX-XXXX-XXXX. Only the platform can compute it, and it is never shown again: verifying a copy
+(/verify, GET /api/v1/reports/<number>) asks for the number AND the printed code; a wrong pair answers exactly
+as an unknown number does, so neither the subject nor the existence of a report leaks. With the right pair
+the answer says whether the stored row is intact (its seal holds) and whether an uploaded PDF has the
+stored SHA-256 (byte-for-byte the file we issued).
 The code cannot cover the PDF's own SHA-256 (it is printed inside the PDF), so the stored row carries a seal:
 an HMAC under the report key over the number, subject, issue time, validity, content hash, PDF hash and code.
 Verification trusts a row only when its seal holds, so neither the stored PDF hash nor the code can be changed
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -189,6 +195,19 @@ def seal_holds(rep: Report) -> bool:
     return hmac.compare_digest(rep.seal.partition(".")[2], expected)
 
 
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+NUMBER_RANDOM_CHARS = 12
+
+
+def new_report_no(issued_at: datetime) -> str:
+    return f"XY{issued_at:%Y%m%d}" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_RANDOM_CHARS))
+
+
+def normalise_code(code: str) -> str:
+    """What a person types from the printed code ("ABCD-1234-…", spaces, lower case) as stored."""
+    return "".join(ch for ch in code[:64] if ch.isalnum()).lower()
+
+
 def show_code(code: str) -> str:
     code = code.upper()
     return "-".join(code[i:i + 4] for i in range(0, 16, 4))
@@ -201,15 +220,20 @@ def issue(session: Session, subject: Subject, *, requested_by: str, audience: st
 
     data = report_data(session, subject, audience=audience)
     basic = data["subject"]
+    # Whole seconds: the issue time is inside the verification code and must read back the same.
+    issued_at = data["issued_at"].replace(microsecond=0)
+    data["issued_at"] = issued_at
+    number = new_report_no(issued_at)
+    while session.scalar(select(Report.id).where(Report.report_no == number)) is not None:
+        number = new_report_no(issued_at)
     rep = Report(subject_id=subject.id, subject_name=basic["name"], subject_code=basic["uscc"] or basic["id_masked"],
-                 audience=audience, issued_at=data["issued_at"].astimezone(UTC), valid_until=data["valid_until"],
-                 requested_by=requested_by, purpose=purpose)
-    session.add(rep)
-    session.flush()
-    rep.report_no = f"XY{data['issued_at']:%Y%m%d}{rep.id:08d}"
+                 # in UTC: SQLite keeps a timestamp's wall clock and drops its zone
+                 audience=audience, issued_at=issued_at.astimezone(UTC), valid_until=data["valid_until"],
+                 requested_by=requested_by, purpose=purpose, report_no=number)
     rep.content_sha256 = content_hash(data)
-    rep.verify_code = verification_code(rep.report_no, rep.content_sha256, subject.id, rep.subject_code,
+    rep.verify_code = verification_code(number, rep.content_sha256, subject.id, rep.subject_code,
                                         rep.issued_at)
+    session.add(rep)
     data.update(report_no=rep.report_no, verify_code=show_code(rep.verify_code),
                 verify_url=f"{get_settings().base_url.rstrip('/')}/verify/{rep.report_no}")
     body = pdf.render(data)
@@ -219,18 +243,24 @@ def issue(session: Session, subject: Subject, *, requested_by: str, audience: st
     return rep, body
 
 
-def get_report(session: Session, report_no: str) -> Report:
+NOT_VERIFIED = ("报告编号或验证码不正确：请核对报告首页印制的报告编号（如 XY20260305K7Q2M9D4X1RB）和验证码"
+                "（16 位，如 1A2B-3C4D-5E6F-7A8B）；仍不符的，该报告并非本平台出具，请勿采信")
+
+
+def get_report(session: Session, report_no: str, code: str) -> Report:
+    """The report with this number and printed code; a wrong pair is NotFound, the same as a wrong number."""
     number = report_no.strip().upper()[:40]
-    rep = session.scalar(select(Report).where(Report.report_no == number)) if number else None
-    if rep is None:
-        shown = number[:24] + ("…" if len(number) > 24 else "")
-        raise NotFound(f"未找到该报告编号「{shown}」：请核对报告首页的报告编号（如 XY2026030500000001），"
-                       "或该报告并非本平台出具")
+    given = normalise_code(code)
+    rep = session.scalar(select(Report).where(Report.report_no == number)) if number and given else None
+    if rep is None or not hmac.compare_digest(given.encode("ascii", "replace"), rep.verify_code.encode("ascii")):
+        raise NotFound(NOT_VERIFIED)
     return rep
 
 
-def verify(session: Session, report_no: str, pdf_bytes: bytes | None = None, today: date | None = None) -> dict[str, Any]:
-    rep = get_report(session, report_no)
+def verify(session: Session, report_no: str, code: str, pdf_bytes: bytes | None = None,
+           today: date | None = None) -> dict[str, Any]:
+    """Check a report by its number and printed code (and optionally the PDF). The code is never returned."""
+    rep = get_report(session, report_no, code)
     today = today or now_cst().date()
     genuine = seal_holds(rep)
     out: dict[str, Any] = {
@@ -242,7 +272,6 @@ def verify(session: Session, report_no: str, pdf_bytes: bytes | None = None, tod
         "valid_until": rep.valid_until.isoformat(),
         "expired": today > rep.valid_until,
         "sha256": rep.pdf_sha256,
-        "verification_code": show_code(rep.verify_code),
         "file_matches": None,
     }
     if pdf_bytes is not None:

@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from xinyong.access.actors import Actor, role_kind
 from xinyong.core.settings import get_settings
+from xinyong.ui.csrf import csrf_field
 from xinyong.ui.sections import admin_menu
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
@@ -30,6 +33,15 @@ def _fmt_date(value: date | datetime | None) -> str:
 
 templates.env.filters["d"] = _fmt_date
 templates.env.globals["issuer"] = lambda: get_settings().issuer
+
+
+@pass_context
+def _csrf_field(context: Any) -> Markup:
+    """{{ csrf_field() }} inside every <form method="post">: the hidden CSRF token of this request."""
+    return csrf_field(context["request"])
+
+
+templates.env.globals["csrf_field"] = _csrf_field
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:

@@ -9,21 +9,20 @@ from importlib import import_module
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from xinyong.access.deps import declare
 from xinyong.access.policy import LoginRequired
-from xinyong.core import crypto
 from xinyong.core.errors import DomainError
 from xinyong.core.logging import install_masking
 from xinyong.core.settings import get_settings
+from xinyong.core.throttle import TooManyRequests
 from xinyong.web.bodylimit import BodyLimitMiddleware
+from xinyong.web.security import SecurityMiddleware, csrf_guard, security_headers
 
 log = logging.getLogger("xinyong.web")
 STATIC = Path(__file__).parent / "static"
@@ -46,6 +45,23 @@ ROUTER_MODULES = [
     "xinyong.complaints.routes",
     "xinyong.audit_routes",
 ]
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>xinyong API 文档</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/openapi.json"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script>
+</body>
+</html>
+"""
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -106,11 +122,16 @@ def install_error_handlers(app: FastAPI) -> None:
         extra = dict(exc.extra)
         if exc.rule:
             extra["rule"] = exc.rule
+        response: Response
         if _wants_html(request):
             from xinyong.ui.templating import render_error
 
-            return render_error(request, exc.status, exc.title, exc.detail)
-        return problem(exc.status, exc.title, exc.detail, **extra)
+            response = render_error(request, exc.status, exc.title, exc.detail)
+        else:
+            response = problem(exc.status, exc.title, exc.detail, **extra)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -134,7 +155,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "服务器内部错误", "服务器处理请求时出错，已记录日志；请稍后重试或联系信用办")
+        response = problem(500, "服务器内部错误", "服务器处理请求时出错，已记录日志；请稍后重试或联系信用办")
+        # This handler answers outside the middleware stack: the security headers are added here.
+        for name, value in security_headers(get_settings().cookies_secure):
+            response.headers[name.decode()] = value.decode()
+        return response
 
 
 def load_domains() -> list[object]:
@@ -169,9 +194,10 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(SessionMiddleware, secret_key=crypto.purpose_key("session").hex(), session_cookie="xinyong_session",
-                       same_site="lax", https_only=False, max_age=8 * 3600)
     app.add_middleware(BodyLimitMiddleware)
+    # Security headers on every response, the session and CSRF cookies (accounts/sessions.py), and the CSRF
+    # check of the JSON API (a login cookie without a Bearer key); pages are checked by their routers.
+    app.add_middleware(SecurityMiddleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -183,13 +209,9 @@ def create_app() -> FastAPI:
     @app.get("/docs", include_in_schema=False)
     @declare("public.read")
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="xinyong API 文档",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        # FastAPI's own page starts Swagger UI with an inline script, which the CSP forbids: same page,
+        # started from a static file instead.
+        return HTMLResponse(DOCS_PAGE)
 
     for module in load_domains():
         _include(app, module)
@@ -203,4 +225,5 @@ def _include(app: FastAPI, module: object) -> None:
         app.include_router(api, prefix="/api/v1")
     pages = getattr(module, "pages", None)
     if pages is not None:
-        app.include_router(pages)
+        # A state-changing page request without a valid CSRF token is refused before its route runs.
+        app.include_router(pages, dependencies=[Depends(csrf_guard)])
