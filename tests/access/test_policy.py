@@ -17,7 +17,8 @@ AUDITOR = Actor(ActorKind.AUDITOR, "user:auditor", user_id=7)
 ACCOUNT = Actor(ActorKind.SUBJECT, "account:91371402MA0000000X", account_id=1, subject_id=42)
 BANK = Actor(ActorKind.BANK, "bank:test")
 # what an auditor may do: read
-AUDITOR_READS = {"admin.page", "admin.oversight", "audit.read"}
+# plus changing one's own password (session.password): own credentials, not platform data
+AUDITOR_READS = {"admin.page", "admin.oversight", "audit.read", "session.password"}
 
 
 def test_auditors_are_allowed_only_reading_actions() -> None:
