@@ -21,6 +21,9 @@ publication:
   type_field: penalty_type
   default_classes: {警告: 轻微, 吊销许可证件: 严重}
 date_field: decision_date
+providers:
+  departments: [SCJG, SW]
+  credit_office: true
 fields:
   - name: subject_name
     label: 行政相对人名称

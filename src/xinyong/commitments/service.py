@@ -109,6 +109,7 @@ def _breach_record(session: Session, c: Commitment, dept: Department, note: str,
               "content": c.text, "commitment_date": c.signed_on.isoformat(),
               "acceptor": acceptor.name if acceptor else dept.name, "acceptor_uscc": acceptor.uscc if acceptor else None,
               "performance": rules.BREACH_PERFORMANCE, "note": note.strip()}
+    records.require_provider(session, get_catalog().get(BREACH_ITEM), dept)
     start, until = catalog_rules.permanent_window(on)
     return records.add_record(session, subject=subject, item_code=BREACH_ITEM, dept_id=dept.id, values=values,
                               decision_no=f"{c.commitment_no}-违诺", decision_date=on, publish_from=start,

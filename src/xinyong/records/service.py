@@ -20,11 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
 
+from xinyong.accounts.models import Department
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, crypto
 from xinyong.core.db import engine_of, new_session, utcnow
-from xinyong.core.errors import NotFound
+from xinyong.core.errors import Forbidden, NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
 from xinyong.records import rules
 from xinyong.records.models import STATE_LABELS, PayloadLayout, Record, RecordEvent
@@ -243,6 +244,21 @@ def earlier_keys(dept_id: int, item_code: str, subject_key_: str, values: Mappin
             digest = rules.content_hash(item_code, payload_text(fields, values))
             out.append(rules.record_key(dept_id, item_code, None, subject_key_, digest))
     return out
+
+
+def require_provider(session: Session, item: CatalogItem, dept: Department) -> None:
+    """Refuse a department that is not one of the item's providers (catalog `providers`), naming them in Chinese.
+
+    Called before anything is written, by every path that writes records of an item for a department."""
+    if item.may_provide(dept.code, credit_office=bool(dept.is_credit_office)):
+        return
+    codes = item.providers.departments
+    names = {c: n for c, n in session.execute(select(Department.code, Department.name).where(Department.code.in_(codes)))}
+    shown = "、".join(f"{names[c]}（{c}）" if c in names else c for c in codes)
+    office = "，或由信用办代为报送" if item.providers.credit_office else ""
+    raise Forbidden(f"「{item.name}」只能由{shown}报送{office}；{dept.name}（{dept.code}）不是该信息项的提供部门，"
+                    "本次未写入任何数据。如确属本部门职责，请联系信用办在目录配置中增加提供部门",
+                    rule="catalog.provider", extra={"providers": list(codes)})
 
 
 def subject_key(subject: Subject) -> str:
