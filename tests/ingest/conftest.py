@@ -15,7 +15,6 @@ from xinyong.catalog.service import get_catalog
 from xinyong.ingest.schemas import BatchSummary
 from xinyong.ingest.service import ingest_file
 
-
 # The providers the tests' items name (config/catalog providers): market regulation, the court, the tax bureau.
 PROVIDERS = {"SCJG": "德州市市场监督管理局", "ZY": "德州市中级人民法院", "SW": "国家税务总局德州市税务局"}
 

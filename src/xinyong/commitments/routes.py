@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.accounts.principal import request_actor
 from xinyong.commitments import rules, service
 from xinyong.commitments.config import templates
 from xinyong.commitments.schemas import CommitmentIn, CommitmentOut, OutcomeIn, TemplateOut
@@ -31,8 +32,8 @@ def list_templates() -> list[dict[str, Any]]:
 
 
 @router.post("/commitments", status_code=201, response_model=CommitmentOut, summary="签署信用承诺")
-def sign(body: CommitmentIn, db: DbSession) -> dict[str, Any]:
-    return service.out(db, service.sign(db, body.model_dump(), today=_today()))
+def sign(body: CommitmentIn, db: DbSession, request: Request) -> dict[str, Any]:
+    return service.out(db, service.sign(db, body.model_dump(), today=_today(), actor=request_actor(db, request)))
 
 
 @router.get("/commitments/{commitment_no}", response_model=CommitmentOut, summary="承诺书及履约情况（公开）")
@@ -73,7 +74,7 @@ def new_submit(request: Request, db: DbSession, type: Annotated[str, Form()], us
             c = service.sign(db, {"type": type, "uscc": uscc, "signer_uscc": uscc, "signer_name": signer_name,
                                   "matter": matter, "acceptor": acceptor or None,
                                   "record_id": int(record_id) if record_id.strip().isdigit() else None},
-                             today=_today())
+                             today=_today(), actor=request_actor(db, request))
     except DomainError as exc:
         return render(request, "commitments/new.html", {"templates": tpls, "tpl": tpls.get(type) or
                                                         next(iter(tpls.values())), "form": form, "error": exc.detail},

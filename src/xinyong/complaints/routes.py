@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.accounts.principal import request_actor
 from xinyong.complaints import rules, service
 from xinyong.complaints.schemas import (
     AssignIn,
@@ -37,11 +38,11 @@ def list_categories() -> dict[str, str]:
 
 @router.post("/complaints", status_code=201, response_model=ComplaintCreated,
              summary="投诉举报（可匿名；身份加密保存，未经同意不向承办部门和被举报人显示）")
-def submit(body: ComplaintIn, db: DbSession,
+def submit(body: ComplaintIn, db: DbSession, request: Request,
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=casework.today())
+                          today=casework.today(), account_id=request_actor(db, request).account_id)
     out = {"case_no": done.complaint.case_no, "query_code": done.query_code, "state": done.complaint.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -114,7 +115,8 @@ async def new_submit(request: Request, db: DbSession, category: Annotated[str, F
                                        "target_code": target_code or None, "reporter_name": reporter_name or None,
                                        "reporter_contact": reporter_contact or None,
                                        "consent_to_disclose": consent == "yes"}, uploads,
-                                  idempotency_key="form:" + token, today=casework.today())
+                                  idempotency_key="form:" + token, today=casework.today(),
+                                  account_id=request_actor(db, request).account_id)
     except DomainError as exc:
         return render(request, "complaints/new.html", {"form": form, "categories": service.categories(),
                                                        "token": token, "error": exc.detail,

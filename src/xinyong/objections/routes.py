@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.accounts.principal import request_actor
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import attachments, casework, rules, service
 from xinyong.objections.schemas import (
@@ -35,11 +36,11 @@ pages = APIRouter(include_in_schema=False)
 
 @router.post("/objections", status_code=201, response_model=ObjectionCreated,
              summary="提出异议（信用记录或名单信息）；支持 Idempotency-Key 防重复提交")
-def submit(body: ObjectionIn, db: DbSession,
+def submit(body: ObjectionIn, db: DbSession, request: Request,
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=casework.today())
+                          today=casework.today(), actor=request_actor(db, request))
     out = {"case_no": done.objection.case_no, "query_code": done.query_code, "state": done.objection.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -151,7 +152,8 @@ async def new_submit(request: Request, db: DbSession, applicant_name: Annotated[
                 "record_id": int(record_id) if record_id.strip().isdigit() else None,
                 "entry_id": int(entry_id) if entry_id.strip().isdigit() else None}
         with db.begin_nested():
-            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=casework.today())
+            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=casework.today(),
+                                  actor=request_actor(db, request))
     except DomainError as exc:
         return render(request, "objections/new.html", {"form": form, "error": exc.detail, "token": token,
                                                         "policy": _policy(), "target": None},

@@ -343,6 +343,12 @@ def end_publication(session: Session, record_id: int, on: date, *, actor: str, r
     return rec
 
 
+def records_of_subject(session: Session, subject_id: int, limit: int = 500) -> list[Record]:
+    """Every current record of a subject, public or not (for the subject's own account), newest first."""
+    return list(session.scalars(select(Record).where(Record.subject_id == subject_id, Record.state != "superseded")
+                                .order_by(Record.decision_date.desc(), Record.id.desc()).limit(limit)))
+
+
 def visible_records(session: Session, subject_id: int, audience: str = "public",
                     today: date | None = None) -> list[Record]:
     today = today or date.today()

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department, User
+from xinyong.accounts.principal import request_actor
 from xinyong.catalog.service import get_catalog
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import attachments, casework
@@ -38,11 +39,11 @@ def eligibility(record_id: int, db: DbSession) -> dict[str, Any]:
 
 @router.post("/repair-applications", status_code=201, response_model=RepairCreated,
              summary="申请信用修复（附证明材料与信用修复承诺）；支持 Idempotency-Key")
-def apply(body: RepairIn, db: DbSession,
+def apply(body: RepairIn, db: DbSession, request: Request,
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                         today=casework.today())
+                         today=casework.today(), actor=request_actor(db, request))
     app = done.application
     out = {"case_no": app.case_no, "query_code": done.query_code, "state": app.state,
            "decide_due": app.decide_due.isoformat()}
@@ -153,7 +154,8 @@ async def new_submit(request: Request, db: DbSession, record_id: Annotated[int, 
                                       "applicant_name": applicant_name, "contact": contact, "statement": statement,
                                       "obligations_fulfilled": obligations == "yes",
                                       "sign_commitment_as": signer_name or None}, uploads,
-                                 idempotency_key="form:" + token, today=casework.today())
+                                 idempotency_key="form:" + token, today=casework.today(),
+                                 actor=request_actor(db, request))
     except DomainError as exc:
         return _form(request, db, record_id, form, exc.detail, token, exc.status)
     return render(request, "repair/receipt.html", {"case_no": done.application.case_no, "code": done.query_code,

@@ -1,0 +1,147 @@
+"""Organisations' own accounts: /account (register, activate, log in and out, the firm's own page) and
+/admin/accounts, where the credit office approves accounts or issues activation codes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from xinyong.accounts.models import SubjectAccount, User
+from xinyong.accounts.sessions import end_session, session_principal, start_session
+from xinyong.core.errors import DomainError, Forbidden
+from xinyong.objections.casework import today as _today
+from xinyong.subject_accounts import service
+from xinyong.web.deps import CurrentUser, DbSession
+from xinyong.web.sections import register_admin_link
+from xinyong.web.templating import render
+
+pages = APIRouter(include_in_schema=False)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _account(db: Session, request: Request) -> SubjectAccount | None:
+    return session_principal(db, request)[1]
+
+
+# ---------------------------------------------------------------- registration and activation
+
+@pages.get("/account/register", response_class=HTMLResponse)
+def register_form(request: Request) -> Response:
+    return render(request, "accounts/register.html", {"form": {}})
+
+
+@pages.post("/account/register", response_class=HTMLResponse)
+def register(request: Request, db: DbSession, uscc: Annotated[str, Form()], legal_rep_name: Annotated[str, Form()],
+             legal_rep_id: Annotated[str, Form()], password: Annotated[str, Form()],
+             password2: Annotated[str, Form()], contact_phone: Annotated[str, Form()] = "") -> Response:
+    form = {"uscc": uscc, "legal_rep_name": legal_rep_name, "contact_phone": contact_phone}
+    try:
+        if password != password2:
+            raise DomainError("两次输入的密码不一致，请重新输入")
+        # no savepoint: a refusal writes only its audit event, which the request's transaction then commits
+        account = service.register(db, service.Registration(uscc, legal_rep_name, legal_rep_id, password,
+                                                            contact_phone), address=_address(request))
+    except DomainError as exc:
+        return render(request, "accounts/register.html", {"form": form, "error": exc.detail}, status_code=exc.status)
+    return render(request, "accounts/registered.html", {"account": service.account_out(db, account)},
+                  status_code=201)
+
+
+@pages.get("/account/activate", response_class=HTMLResponse)
+def activate_form(request: Request, uscc: str = "") -> Response:
+    return render(request, "accounts/activate.html", {"form": {"uscc": uscc}})
+
+
+@pages.post("/account/activate", response_class=HTMLResponse)
+def activate(request: Request, db: DbSession, uscc: Annotated[str, Form()], code: Annotated[str, Form()]) -> Response:
+    try:
+        service.activate(db, uscc, code, address=_address(request))  # a failure commits only its audit event
+    except DomainError as exc:
+        return render(request, "accounts/activate.html", {"form": {"uscc": uscc}, "error": exc.detail},
+                      status_code=exc.status)
+    return render(request, "accounts/login.html", {"form": {"uscc": uscc}, "notice": "账户已激活，请登录"})
+
+
+# ---------------------------------------------------------------- login, logout, the firm's page
+
+@pages.get("/account/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    return render(request, "accounts/login.html", {"form": {}})
+
+
+@pages.post("/account/login", response_class=HTMLResponse)
+def login(request: Request, db: DbSession, uscc: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
+    try:
+        account = service.authenticate(db, uscc, password, address=_address(request))  # failures: audited
+    except DomainError as exc:
+        return render(request, "accounts/login.html", {"form": {"uscc": uscc}, "error": exc.detail},
+                      status_code=exc.status)
+    start_session(db, request, account=account)
+    return RedirectResponse("/account", status_code=303)
+
+
+@pages.post("/account/logout")
+def logout(request: Request, db: DbSession) -> Response:
+    end_session(db, request)
+    return RedirectResponse("/account/login", status_code=303)
+
+
+@pages.get("/account", response_class=HTMLResponse)
+def home(request: Request, db: DbSession) -> Response:
+    account = _account(db, request)
+    if account is None:
+        return RedirectResponse("/account/login", status_code=303)
+    return render(request, "accounts/home.html", service.overview(db, account, _today()))
+
+
+# ---------------------------------------------------------------- /admin/accounts (credit office)
+
+register_admin_link(47, "/admin/accounts", "主体账户", roles=("operator",))
+
+
+def _operator(user: User) -> User:
+    if user.role != "operator":
+        raise Forbidden("主体账户的审核和激活码发放由信用办办理")
+    return user
+
+
+def _admin_page(request: Request, db: Session, user: User, *, error: str | None = None, code: str | None = None,
+                code_for: str | None = None, status: int = 200) -> Response:
+    from xinyong.web.admin import admin_context
+
+    rows = [service.account_out(db, a) for a in service.pending_accounts(db)]
+    return render(request, "accounts/admin.html", admin_context(request, user, rows=rows, error=error, code=code,
+                                                                code_for=code_for), status_code=status)
+
+
+@pages.get("/admin/accounts", response_class=HTMLResponse)
+def admin_list(request: Request, db: DbSession, user: CurrentUser) -> Response:
+    return _admin_page(request, db, _operator(user))
+
+
+@pages.post("/admin/accounts/{account_id}/{action}", response_class=HTMLResponse)
+def admin_action(request: Request, account_id: int, action: str, db: DbSession, user: CurrentUser) -> Response:
+    _operator(user)
+    actor = f"user:{user.username}"
+    try:
+        with db.begin_nested():
+            if action == "approve":
+                service.approve(db, account_id, actor=actor)
+            elif action == "code":
+                account = db.get(SubjectAccount, account_id)
+                uscc = account.uscc if account else str(account_id)
+                code = service.issue_code(db, uscc, actor=actor)
+                return _admin_page(request, db, user, code=code, code_for=uscc)
+            elif action in ("disable", "enable"):
+                service.set_disabled(db, account_id, action == "disable", actor=actor)
+            else:
+                raise DomainError("未知操作：只能审核激活、发放激活码、停用或启用")
+    except DomainError as exc:
+        return _admin_page(request, db, user, error=exc.detail, status=exc.status)
+    return RedirectResponse("/admin/accounts", status_code=303)
