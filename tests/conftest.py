@@ -99,6 +99,16 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> Iterator[None]:
+    """Login failures are counted in process memory: every test starts with none."""
+    from xinyong.subject_accounts import throttle
+
+    throttle.reset()
+    yield
+    throttle.reset()
+
+
 @pytest.fixture
 def engine(backend: str) -> Iterator[Engine]:
     from xinyong.core.db import get_engine

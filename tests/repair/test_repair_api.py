@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from due_process_support import PDF, World, b64, count_rows, listed, org, penalty, world
+from due_process_support import PDF, World, b64, count_rows, listed, org, penalty, sign_in, world
 from xinyong.commitments.models import Commitment
 from xinyong.core.audit import verify_chain
 from xinyong.lists.models import ListEntry
@@ -23,12 +23,14 @@ DECIDED = date(2026, 1, 5)  # 一般: minimum period ends 2026-04-05
 
 
 @pytest.fixture
-def setup(db: Session, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Any, Record]:
+def setup(db: Session, client: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[World, Any, Record]:
+    """A firm with a penalty, and the test client logged in as the firm's own account (it applies in its name)."""
     monkeypatch.setenv("XINYONG_TODAY", "2026-03-02")
     w = world(db)
     subject = org(db)
     rec = penalty(db, subject, w.scjg, decided=DECIDED)
     db.commit()
+    sign_in(client, db, subject)
     return w, subject, rec
 
 
