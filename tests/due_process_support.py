@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, timedelta
 from itertools import count
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -11,7 +11,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from due_process_support import FIRM_PASSWORD, PDF, b64, count_rows, firm_account, org, penalty, sign_in, world
+from due_process_support import (
+    FIRM_PASSWORD,
+    PDF,
+    b64,
+    count_rows,
+    firm_account,
+    org,
+    penalty,
+    sign_in,
+    world,
+)
 from xinyong.access.actors import ANONYMOUS, Actor, ActorKind
 from xinyong.accounts import service as accounts
 from xinyong.accounts.filing import FiledVia, filing_for
