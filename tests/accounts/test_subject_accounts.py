@@ -219,7 +219,7 @@ def test_register_activate_log_in_and_out_over_the_pages(client: Any, db: Sessio
     assert subject.name in client.get("/account", headers=HTML).text
     client.post("/account/logout", follow_redirects=False)
     gone = client.get("/account", headers=HTML, follow_redirects=False)
-    assert gone.status_code == 303 and gone.headers["location"] == "/account/login"
+    assert gone.status_code == 303 and gone.headers["location"].startswith("/account/login")
 
 
 def test_an_account_sees_its_own_records_cases_and_checks_only(client: Any, db: Session) -> None:

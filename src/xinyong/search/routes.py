@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from xinyong.access.deps import DbSession, declare
 from xinyong.core.errors import Refused
 from xinyong.search import service
-from xinyong.web.deps import DbSession
 
 router = APIRouter(tags=["信用查询"])
 
@@ -30,6 +30,7 @@ class SearchOut(BaseModel):
 
 
 @router.get("/search", response_model=SearchOut, summary="按名称或统一社会信用代码查询法人和非法人组织")
+@declare("public.read")
 def search(db: DbSession,
            q: Annotated[str, Query(description="名称、名称中的几个字或统一社会信用代码（可只输入一部分）")] = "",
            limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description="每页条数，1–100")] = 10,

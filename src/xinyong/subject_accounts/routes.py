@@ -9,14 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.access.deps import Allow, AllowUser, DbSession, IdPath
 from xinyong.accounts.models import SubjectAccount, User
-from xinyong.accounts.sessions import end_session, session_principal, start_session
-from xinyong.core.errors import DomainError, Forbidden
+from xinyong.accounts.sessions import end_session, start_session
+from xinyong.core.errors import DomainError, NotFound
 from xinyong.objections.casework import today as _today
 from xinyong.subject_accounts import service
-from xinyong.web.deps import CurrentUser, DbSession
-from xinyong.web.sections import register_admin_link
-from xinyong.web.templating import render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 pages = APIRouter(include_in_schema=False)
 
@@ -25,19 +26,19 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _account(db: Session, request: Request) -> SubjectAccount | None:
-    return session_principal(db, request)[1]
-
-
 # ---------------------------------------------------------------- registration and activation
 
+Registering = Annotated[Actor, Allow("account.register")]
+LoggingIn = Annotated[Actor, Allow("session.login")]
+
+
 @pages.get("/account/register", response_class=HTMLResponse)
-def register_form(request: Request) -> Response:
+def register_form(request: Request, _: Registering) -> Response:
     return render(request, "accounts/register.html", {"form": {}})
 
 
 @pages.post("/account/register", response_class=HTMLResponse)
-def register(request: Request, db: DbSession, uscc: Annotated[str, Form()], legal_rep_name: Annotated[str, Form()],
+def register(request: Request, db: DbSession, _: Registering, uscc: Annotated[str, Form()], legal_rep_name: Annotated[str, Form()],
              legal_rep_id: Annotated[str, Form()], password: Annotated[str, Form()],
              password2: Annotated[str, Form()], contact_phone: Annotated[str, Form()] = "") -> Response:
     form = {"uscc": uscc, "legal_rep_name": legal_rep_name, "contact_phone": contact_phone}
@@ -54,12 +55,12 @@ def register(request: Request, db: DbSession, uscc: Annotated[str, Form()], lega
 
 
 @pages.get("/account/activate", response_class=HTMLResponse)
-def activate_form(request: Request, uscc: str = "") -> Response:
+def activate_form(request: Request, _: Registering, uscc: str = "") -> Response:
     return render(request, "accounts/activate.html", {"form": {"uscc": uscc}})
 
 
 @pages.post("/account/activate", response_class=HTMLResponse)
-def activate(request: Request, db: DbSession, uscc: Annotated[str, Form()], code: Annotated[str, Form()]) -> Response:
+def activate(request: Request, db: DbSession, _: Registering, uscc: Annotated[str, Form()], code: Annotated[str, Form()]) -> Response:
     try:
         service.activate(db, uscc, code, address=_address(request))  # a failure commits only its audit event
     except DomainError as exc:
@@ -71,12 +72,12 @@ def activate(request: Request, db: DbSession, uscc: Annotated[str, Form()], code
 # ---------------------------------------------------------------- login, logout, the firm's page
 
 @pages.get("/account/login", response_class=HTMLResponse)
-def login_form(request: Request) -> Response:
+def login_form(request: Request, _: LoggingIn) -> Response:
     return render(request, "accounts/login.html", {"form": {}})
 
 
 @pages.post("/account/login", response_class=HTMLResponse)
-def login(request: Request, db: DbSession, uscc: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
+def login(request: Request, db: DbSession, _: LoggingIn, uscc: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
     try:
         account = service.authenticate(db, uscc, password, address=_address(request))  # failures: audited
     except DomainError as exc:
@@ -87,16 +88,16 @@ def login(request: Request, db: DbSession, uscc: Annotated[str, Form()], passwor
 
 
 @pages.post("/account/logout")
-def logout(request: Request, db: DbSession) -> Response:
+def logout(request: Request, db: DbSession, _: LoggingIn) -> Response:
     end_session(db, request)
     return RedirectResponse("/account/login", status_code=303)
 
 
 @pages.get("/account", response_class=HTMLResponse)
-def home(request: Request, db: DbSession) -> Response:
-    account = _account(db, request)
-    if account is None:
-        return RedirectResponse("/account/login", status_code=303)
+def home(request: Request, db: DbSession, actor: Annotated[Actor, Allow("account.read")]) -> Response:
+    account = db.get(SubjectAccount, actor.account_id) if actor.account_id is not None else None
+    if account is None:  # pragma: no cover - the session resolves only to an existing, active account
+        raise NotFound("账户不存在，请重新登录")
     return render(request, "accounts/home.html", service.overview(db, account, _today()))
 
 
@@ -105,29 +106,21 @@ def home(request: Request, db: DbSession) -> Response:
 register_admin_link(47, "/admin/accounts", "主体账户", roles=("operator",))
 
 
-def _operator(user: User) -> User:
-    if user.role != "operator":
-        raise Forbidden("主体账户的审核和激活码发放由信用办办理")
-    return user
-
-
 def _admin_page(request: Request, db: Session, user: User, *, error: str | None = None, code: str | None = None,
                 code_for: str | None = None, status: int = 200) -> Response:
-    from xinyong.web.admin import admin_context
-
     rows = [service.account_out(db, a) for a in service.pending_accounts(db)]
     return render(request, "accounts/admin.html", admin_context(request, user, rows=rows, error=error, code=code,
                                                                 code_for=code_for), status_code=status)
 
 
 @pages.get("/admin/accounts", response_class=HTMLResponse)
-def admin_list(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    return _admin_page(request, db, _operator(user))
+def admin_list(request: Request, db: DbSession, user: Annotated[User, AllowUser("account.manage")]) -> Response:
+    return _admin_page(request, db, user)
 
 
 @pages.post("/admin/accounts/{account_id}/{action}", response_class=HTMLResponse)
-def admin_action(request: Request, account_id: int, action: str, db: DbSession, user: CurrentUser) -> Response:
-    _operator(user)
+def admin_action(request: Request, account_id: IdPath, action: str, db: DbSession,
+                 user: Annotated[User, AllowUser("account.manage")]) -> Response:
     actor = f"user:{user.username}"
     try:
         with db.begin_nested():
