@@ -34,7 +34,7 @@ def list_templates() -> list[dict[str, Any]]:
 
 @router.post("/commitments", status_code=201, response_model=CommitmentOut, summary="签署信用承诺")
 def sign(body: CommitmentIn, db: DbSession, actor: Annotated[Actor, Allow("commitment.sign")]) -> dict[str, Any]:
-    return service.out(db, service.sign(db, body.model_dump(), today=_today()))
+    return service.out(db, service.sign(db, body.model_dump(), today=_today(), actor=actor))
 
 
 @router.get("/commitments/{commitment_no}", response_model=CommitmentOut, summary="承诺书及履约情况（公开）")

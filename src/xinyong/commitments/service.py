@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xinyong.access.actors import ANONYMOUS, Actor
+from xinyong.access.actors import Actor
 from xinyong.accounts.filing import FILED_VIA_LABELS, FiledVia, filing_for
 from xinyong.accounts.models import Department
 from xinyong.catalog import rules as catalog_rules
@@ -37,7 +37,7 @@ def get(session: Session, commitment_no: str) -> Commitment:
     return c
 
 
-def sign(session: Session, data: dict[str, Any], *, today: date, actor: Actor = ANONYMOUS) -> Commitment:
+def sign(session: Session, data: dict[str, Any], *, today: date, actor: Actor) -> Commitment:
     """Sign a commitment in an organisation's name: by its own account, or entered by the department that accepts
     it or by the credit office (accounts/filing.py), recorded as such."""
     tpl = get_template(str(data["type"]))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from xinyong.access.actors import ANONYMOUS, Actor
+from xinyong.access.actors import Actor
 from xinyong.accounts.filing import filing_for
 from xinyong.accounts.models import Department
 from xinyong.catalog import rules as catalog_rules
@@ -100,7 +100,7 @@ def subject_matches(subject: Subject, code: str) -> bool:
 # ---------------------------------------------------------------- submission
 
 def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *, idempotency_key: str | None,
-           today: date, actor: Actor = ANONYMOUS) -> Submitted:
+           today: date, actor: Actor) -> Submitted:
     """File an objection. In an organisation's name only its own account or the office's counter may file
     (accounts/filing.py); the case records who did."""
     key = casework.check_key(idempotency_key)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import String, and_, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from xinyong.access.actors import ANONYMOUS, Actor
+from xinyong.access.actors import Actor
 from xinyong.accounts.filing import filing_for
 from xinyong.accounts.models import Department
 from xinyong.catalog.rules import split_penalty_types
@@ -120,7 +120,7 @@ def roles_of(dept: Department | None, app: RepairApplication) -> frozenset[Role]
 
 
 def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *,
-          idempotency_key: str | None, today: date, actor: Actor = ANONYMOUS) -> Submitted:
+          idempotency_key: str | None, today: date, actor: Actor) -> Submitted:
     """Apply for repair. In an organisation's name only its own account or the office's counter may apply
     (accounts/filing.py); the case records who did."""
     key = casework.check_key(idempotency_key)
