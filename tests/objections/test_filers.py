@@ -228,3 +228,20 @@ def test_the_signing_form_refuses_anonymous_signers_in_chinese(client: Any, db: 
     sign_in(client, db, subject)
     ok = client.post("/commitments/new", data=form, headers=HTML, follow_redirects=False)
     assert ok.status_code == 303 and count_rows(db, Commitment) == 1
+
+
+def test_the_forms_say_in_which_capacity_one_files(client: Any, db: Session) -> None:
+    w = world(db)
+    subject = org(db)
+    rec = penalty(db, subject, w.scjg, decided=date(2026, 1, 5))
+    accounts.create_user(db, "op", "operator-123", role="operator", dept_code="XYB")
+    db.commit()
+    anonymous = client.get(f"/objections/new?record={rec.id}", headers=HTML).text
+    assert "须先登录本单位的主体账户" in anonymous
+    sign_in(client, db, subject)
+    for url in (f"/objections/new?record={rec.id}", f"/repair/new?record={rec.id}"):
+        page = client.get(url, headers=HTML).text
+        assert f"主体账户（{subject.uscc}）" in page and f'value="{subject.uscc}"' in page, url
+    client.post("/account/logout")
+    client.post("/admin/login", data={"username": "op", "password": "operator-123"})
+    assert "窗口代办" in client.get(f"/objections/new?record={rec.id}", headers=HTML).text

@@ -52,6 +52,21 @@ class Filing:
         return "申请人"
 
 
+def filer_note(actor: Actor) -> str:
+    """What a filing form tells its visitor about the capacity they file in (shown above the form)."""
+    if actor.kind is ActorKind.SUBJECT:
+        return f"您正以本单位主体账户（{actor.label.removeprefix('account:')}）提交，只能办理本单位的事项。"
+    if _counter(actor):
+        return f"窗口代办：本申请将记录为信用办窗口代办（{actor.label}），请核验申请人的身份证明和授权委托书。"
+    return ("以单位名义提交须先登录本单位的主体账户（/account/login；没有账户请先注册），或到信用办窗口代办；"
+            "自然人可直接提交。")
+
+
+def subject_code_of(actor: Actor) -> str:
+    """The unified code an organisation's account files under (prefilled on its forms), else ''."""
+    return actor.label.removeprefix("account:") if actor.kind is ActorKind.SUBJECT else ""
+
+
 def _counter(actor: Actor) -> bool:
     return actor.is_credit_office and actor.kind in (ActorKind.OPERATOR, ActorKind.DEPT_USER, ActorKind.DEPT_KEY)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
 from xinyong.access.policy import require
+from xinyong.accounts.filing import filer_note, subject_code_of
 from xinyong.accounts.models import Department, User
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import attachments, casework, rules, service
@@ -131,8 +132,8 @@ def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("obj
     # the record named in the link is shown only as far as this visitor may read it (the public: the projection)
     target = readable_record(db, record, actor, casework.today()) if record else None
     return render(request, "objections/new.html", {
-        "form": {"record_id": record or "", "entry_id": entry or ""}, "target": target,
-        "token": secrets.token_urlsafe(16), "policy": _policy()})
+        "form": {"record_id": record or "", "entry_id": entry or "", "subject_code": subject_code_of(actor)},
+        "target": target, "token": secrets.token_urlsafe(16), "policy": _policy(), "filer_note": filer_note(actor)})
 
 
 def _policy() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
+from xinyong.accounts.filing import filer_note, subject_code_of
 from xinyong.accounts.models import Department, User
 from xinyong.catalog.service import get_catalog
 from xinyong.core.errors import DomainError, Forbidden, NotFound
@@ -135,7 +136,7 @@ register_subject_section(60, "repair", _section)
 @pages.get("/repair/new", response_class=HTMLResponse)
 def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
              record: Annotated[int, Query(ge=1, le=MAX_BIGINT)]) -> Response:
-    return _form(request, db, actor, record, {}, None, secrets.token_urlsafe(16))
+    return _form(request, db, actor, record, {"subject_code": subject_code_of(actor)}, None, secrets.token_urlsafe(16))
 
 
 def _form(request: Request, db: Session, actor: Actor, record_id: int, form: dict[str, Any], error: str | None,
@@ -143,7 +144,8 @@ def _form(request: Request, db: Session, actor: Actor, record_id: int, form: dic
     rec = records.readable_record(db, record_id, actor, casework.today())
     return render(request, "repair/new.html", {
         "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, casework.today()), "form": form,
-        "error": error, "token": token, "policy": get_config().attachments.model_dump()}, status_code=status)
+        "error": error, "token": token, "policy": get_config().attachments.model_dump(),
+        "filer_note": filer_note(actor)}, status_code=status)
 
 
 @pages.post("/repair/new", response_class=HTMLResponse)
