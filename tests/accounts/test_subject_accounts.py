@@ -266,3 +266,13 @@ def test_the_office_approves_or_issues_codes_in_admin(client: Any, db: Session) 
     db.expire_all()
     assert db.get(SubjectAccount, first.id).activated_by == "user:op"  # type: ignore[union-attr]
     assert db.get(SubjectAccount, second.id).activation_code_hash is not None  # type: ignore[union-attr]
+
+
+def test_registration_guesses_are_throttled(db: Session) -> None:
+    subject = _firm(db, 19)
+    for i in range(throttle.PER_ACCOUNT.amount):
+        with pytest.raises(Refused, match="不一致"):
+            service.register(db, _reg(subject, legal_rep_name=f"猜测{i}"), address=f"10.3.0.{i}")
+    with pytest.raises(throttle.Throttled):  # even the right facts wait now
+        service.register(db, _reg(subject), address="10.3.1.1")
+    assert db.scalar(select(SubjectAccount)) is None

@@ -119,6 +119,9 @@ def _registered_rep(session: Session, subject: Subject) -> tuple[str | None, str
 
 
 def register(session: Session, reg: Registration, *, address: str = "") -> SubjectAccount:
+    """Register a pending account. A mismatch with the registration record counts as a failed login (per code and
+    per address), so the form cannot be used to guess a legal representative's ID number."""
+    throttle.check(normalize_code(reg.uscc)[:32], address or "unknown")
     subject = _organisation(session, reg.uscc)
     assert subject.uscc is not None
     existing = session.scalar(select(SubjectAccount).where(SubjectAccount.subject_id == subject.id))
@@ -139,6 +142,7 @@ def register(session: Session, reg: Registration, *, address: str = "") -> Subje
                       "窗口办理", rule="account.no_registration")
     given_hash = records.secret_hasher()(id_check.value)
     if registered_name != name or not hmac.compare_digest(given_hash, stored_hash):
+        throttle.failed(subject.uscc, address or "unknown")
         audit.record(session, actor=f"anonymous:{address}" if address else "anonymous", action="account.register_refused",
                      entity="subject", entity_id=subject.id, after={"uscc": subject.uscc, "reason": "legal_rep_mismatch"})
         raise Refused(_MISMATCH, rule="account.legal_rep_mismatch")
