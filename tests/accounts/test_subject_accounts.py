@@ -240,7 +240,11 @@ def test_an_account_sees_its_own_records_cases_and_checks_only(client: Any, db: 
     db.commit()
     assert client.post("/account/login", data={"uscc": mine.uscc, "password": PASSWORD},
                        follow_redirects=False).status_code == 303
+    filed = client.post("/api/v1/complaints", json={"category": "其他", "target_name": theirs.name,
+                                                   "content": "虚假宣传，夸大产品功效，已截图留存"})
+    assert filed.status_code == 201, filed.text
     page = client.get("/account", headers=HTML).text
+    assert filed.json()["case_no"] in page and "投诉举报" in page      # the complaint it filed
     assert "德市监罚〔2026〕5号" in page and "不公开" in page          # its own non-public record
     assert "食品经营许可审批" in page and "德州市市场监督管理局" in page  # who checked it, and for what
     assert "德市监罚〔2026〕6号" not in page and "政府采购资格审查" not in page and theirs.name not in page
