@@ -178,7 +178,7 @@ def issue_code(session: Session, uscc: str, *, actor: str, now: datetime | None 
 
 def activate(session: Session, uscc: str, code: str, *, address: str, now: datetime | None = None) -> SubjectAccount:
     """Activate with the office's code: valid once, before it expires. Wrong codes count as failed logins."""
-    key = normalize_code(uscc)
+    key = normalize_code(uscc)[:32]
     throttle.check(key, address)
     account = session.scalar(select(SubjectAccount).where(SubjectAccount.uscc == key))
     now = now or utcnow()
