@@ -113,6 +113,16 @@ def witness_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     reset_settings()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> Iterator[None]:
+    """Login failures are counted in process memory: every test starts with none."""
+    from xinyong.subject_accounts import throttle
+
+    throttle.reset()
+    yield
+    throttle.reset()
+
+
 @pytest.fixture
 def engine(backend: str) -> Iterator[Engine]:
     from xinyong.core.db import get_engine

@@ -6,12 +6,13 @@ import base64
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import count
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Department
+from xinyong.accounts.models import Department, SubjectAccount
 from xinyong.catalog import rules as catalog_rules
 from xinyong.core.identifiers import make_uscc
 from xinyong.lists import service as lists
@@ -76,6 +77,26 @@ def listed(db: Session, dept: Department, subject: Subject, rec: Record, today: 
     entry = lists.propose(db, body, dept=dept, today=today)
     lists.notify(db, entry.id, dept=dept, notified_at=today, channel="直接送达", today=today)
     return lists.publish(db, entry.id, dept=dept, today=today)
+
+
+FIRM_PASSWORD = "firm-pass-2026"
+
+
+def firm_account(db: Session, subject: Subject, *, status: str = "active") -> SubjectAccount:
+    """The organisation's own account, as if registered and activated (registration itself: tests/accounts)."""
+    account = SubjectAccount(subject_id=subject.id, uscc=subject.uscc, password_hash=accounts.hash_password(FIRM_PASSWORD),
+                             legal_rep_name="王某某", legal_rep_id_hash="0" * 64, status=status, activated_by="test")
+    db.add(account)
+    db.commit()
+    return account
+
+
+def sign_in(client: Any, db: Session, subject: Subject) -> SubjectAccount:
+    """Log the test client in as the organisation's own account: what it files is filed in its own name."""
+    account = firm_account(db, subject)
+    r = client.post("/account/login", data={"uscc": subject.uscc, "password": FIRM_PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return account
 
 
 def b64(data: bytes) -> str:

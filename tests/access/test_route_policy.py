@@ -34,8 +34,8 @@ def _routes() -> list[tuple[str, str, str]]:
         path = ctx.path if ctx.methods else ctx.path + "/{path}"   # a mount (static files)
         for method in methods:
             out.append((method, path, route_action(route) or ""))
-    # logging out ends the client's session: walk it last
-    return sorted(out, key=lambda r: r[1] == "/admin/logout")
+    # logging out (of /admin or of an organisation's account) ends the client's session: walk them last
+    return sorted(out, key=lambda r: r[1] in ("/admin/logout", "/account/logout"))
 
 
 ROUTES = _routes()

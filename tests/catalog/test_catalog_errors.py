@@ -21,6 +21,9 @@ publication:
   type_field: penalty_type
   default_classes: {警告: 轻微, 吊销许可证件: 严重}
 date_field: decision_date
+providers:
+  departments: [SCJG, SW]
+  credit_office: true
 fields:
   - name: subject_name
     label: 行政相对人名称
@@ -233,3 +236,39 @@ def test_unclosed_list_is_explained(tmp_path: Path) -> None:
     text = GOOD.replace("aliases: [相对人名称, 当事人名称]", "aliases: [相对人名称, 当事人名称")
     err = _refusal(_write(tmp_path, text))
     assert "方括号列表没有闭合" in str(err) and "sample.yaml" in str(err) and err.line is not None
+
+
+def test_providers_are_required(tmp_path: Path) -> None:
+    text = GOOD.replace("providers:\n  departments: [SCJG, SW]\n  credit_office: true\n", "")
+    err = _refusal(_write(tmp_path, text))
+    assert "缺少必填项 providers" in str(err) and "sample.yaml" in str(err)
+
+
+def test_providers_of_an_unknown_shape_stop_loading_with_the_line(tmp_path: Path) -> None:
+    text = GOOD.replace("providers:\n  departments: [SCJG, SW]\n  credit_office: true\n", "providers: SCJG\n")
+    err = _refusal(_write(tmp_path, text))
+    _assert_located(err, _line_of(text, "providers: SCJG"), "providers", "映射")
+
+
+def test_providers_need_at_least_one_department(tmp_path: Path) -> None:
+    text = GOOD.replace("  departments: [SCJG, SW]\n", "  departments: []\n")
+    err = _refusal(_write(tmp_path, text))
+    _assert_located(err, _line_of(text, "departments: []"), "departments")
+
+
+def test_a_provider_code_of_the_wrong_form_is_located(tmp_path: Path) -> None:
+    text = GOOD.replace("  departments: [SCJG, SW]\n", "  departments: [SCJG, 税务局]\n")
+    err = _refusal(_write(tmp_path, text))
+    _assert_located(err, _line_of(text, "税务局"), "部门代码")
+
+
+def test_a_repeated_provider_is_located(tmp_path: Path) -> None:
+    text = GOOD.replace("  departments: [SCJG, SW]\n", "  departments: [SCJG, SCJG]\n")
+    err = _refusal(_write(tmp_path, text))
+    _assert_located(err, _line_of(text, "[SCJG, SCJG]"), "重复")
+
+
+def test_the_office_flag_must_be_true_or_false(tmp_path: Path) -> None:
+    text = GOOD.replace("  credit_office: true\n", "  credit_office: 可以\n")
+    err = _refusal(_write(tmp_path, text))
+    _assert_located(err, _line_of(text, "credit_office: 可以"), "true 或 false")

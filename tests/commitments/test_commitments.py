@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from due_process_support import count_rows, org, world
+from due_process_support import count_rows, org, sign_in, world
 from xinyong.commitments import rules
 from xinyong.commitments.config import templates
 from xinyong.commitments.models import Commitment
@@ -59,6 +59,7 @@ def test_sign_publish_and_breach_becomes_a_credit_record(client: Any, db: Sessio
     w = world(db)
     subject = org(db)
     db.commit()
+    sign_in(client, db, subject)
     body = {"type": "notice", "uscc": subject.uscc, "signer_uscc": subject.uscc, "signer_name": "张某某",
             "matter": "食品经营许可证核发（证明事项：场所产权证明）", "acceptor": "SCJG"}
     r = client.post("/api/v1/commitments", json=body)
@@ -90,6 +91,7 @@ def test_signing_refusals(client: Any, db: Session) -> None:
     world(db)
     subject, other = org(db), org(db)
     db.commit()
+    sign_in(client, db, subject)
     base = {"type": "notice", "uscc": subject.uscc, "signer_uscc": subject.uscc, "signer_name": "张某某",
             "matter": "某审批事项"}
     r = client.post("/api/v1/commitments", json=base)
@@ -107,6 +109,7 @@ def test_voluntary_commitment_outcome_by_the_office(client: Any, db: Session) ->
     w = world(db)
     subject = org(db)
     db.commit()
+    sign_in(client, db, subject)
     c = client.post("/api/v1/commitments", json={"type": "voluntary", "uscc": subject.uscc,
                                                  "signer_uscc": subject.uscc, "signer_name": "李某",
                                                  "matter": "不销售过期食品"}).json()

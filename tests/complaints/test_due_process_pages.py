@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from due_process_support import PNG, count_rows, org, penalty, world
+from due_process_support import PNG, count_rows, org, penalty, sign_in, world
 from xinyong.accounts import service as accounts
 from xinyong.complaints.models import Complaint
 from xinyong.objections.models import Objection
@@ -36,6 +36,11 @@ def test_portal_forms_render_and_refuse_in_chinese(client: Any, db: Session) -> 
     bad = client.post("/objections/new", data=form, files=[("files", ("a.pdf", b"hello", "application/pdf"))],
                       headers=HTML)
     assert bad.status_code == 422 and "按文件内容判断" in bad.text and count_rows(db, Objection) == 0
+    anonymous = client.post("/objections/new", data=form, files=[("files", ("a.png", PNG, "image/png"))],
+                            headers=HTML)
+    assert anonymous.status_code == 401 and "主体账户" in anonymous.text and "窗口代办" in anonymous.text
+    assert count_rows(db, Objection) == 0
+    sign_in(client, db, subject)
     ok = client.post("/objections/new", data=form, files=[("files", ("a.png", PNG, "image/png"))], headers=HTML)
     again = client.post("/objections/new", data=form, files=[("files", ("a.png", PNG, "image/png"))], headers=HTML)
     assert ok.status_code == 201 and again.status_code == 201 and "此前已提交" in again.text

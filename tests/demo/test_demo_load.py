@@ -59,7 +59,16 @@ def test_run_demo_loads_and_a_second_run_adds_nothing(db: Session) -> None:
     assert {"admin", "scjg"} <= set(db.scalars(select(User.username)))
     records = db.scalar(select(func.count()).select_from(Record))
     assert records == first["summary"]["records"] > 0
+    # the demo firm's account: registered against its registration record, approved, and able to log in
+    from xinyong.accounts.models import SubjectAccount
+    from xinyong.demo.departments import DEMO_FIRM_PASSWORD
+    from xinyong.subject_accounts import service as subject_accounts
+
+    firm = db.scalars(select(SubjectAccount)).one()
+    assert firm.status == "active" and firm.activated_by == "demo"
+    assert subject_accounts.authenticate(db, firm.uscc, DEMO_FIRM_PASSWORD, address="127.0.0.1").id == firm.id
     db.rollback()
     second = run_demo(subjects=12, seed=3, console=console, today=date.today())
     assert second["loaded"]["accepted"] == 0
     assert db.scalar(select(func.count()).select_from(Record)) == records
+    assert db.scalar(select(func.count()).select_from(SubjectAccount)) == 1

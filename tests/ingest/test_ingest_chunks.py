@@ -13,6 +13,7 @@ from ingest_helpers import ORG_A, ORG_B, write_csv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.catalog.schemas import CatalogItem
 from xinyong.ingest import matching, recordset, service
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject, SubjectIdentifier, SubjectName
@@ -35,6 +36,13 @@ ROWS = [
     row("德州乙有限公司", ORG_B, "", "C5"),
     row("德州乙有限公司", ORG_B, "", "C5"),              # the same record again: a duplicate
 ]
+
+
+@pytest.fixture(autouse=True)
+def renaming(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These rows rename subjects across chunk borders on purpose: the court's item is made to rename here, so the
+    matcher's memory of renames is tested (that only the registration item renames: test_ingest_providers.py)."""
+    monkeypatch.setattr(CatalogItem, "renames_subjects", property(lambda self: True))
 
 
 @pytest.fixture(params=["remembered", "forgotten"])

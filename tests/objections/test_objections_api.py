@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from due_process_support import JPG, PDF, PNG, World, b64, count_rows, listed, org, penalty, world
+from due_process_support import JPG, PDF, PNG, World, b64, count_rows, listed, org, penalty, sign_in, world
 from xinyong.cases.models import CaseAttachment
 from xinyong.core.audit import AuditEvent, verify_chain
 from xinyong.joint.models import JointTask
@@ -20,11 +20,13 @@ from xinyong.records.models import Record
 TODAY = date(2026, 3, 2)
 
 
-def _setup(db: Session) -> tuple[World, Any, Record]:
+def _setup(db: Session, client: Any) -> tuple[World, Any, Record]:
+    """A firm with a penalty, and the test client logged in as the firm's own account (it files in its name)."""
     w = world(db)
     subject = org(db)
     rec = penalty(db, subject, w.scjg, decided=date(2026, 1, 5))
     db.commit()
+    sign_in(client, db, subject)
     return w, subject, rec
 
 
@@ -39,7 +41,7 @@ def _submit(client: Any, body: dict[str, Any], key: str | None = None) -> Any:
 
 
 def test_submit_returns_case_number_and_query_code(client: Any, db: Session) -> None:
-    _w, subject, rec = _setup(db)
+    _w, subject, rec = _setup(db, client)
     r = _submit(client, _body(subject, rec, attachments=[{"filename": "复议决定书.pdf", "content_base64": b64(PDF)},
                                                          {"filename": "照片.jpg", "content_base64": b64(JPG)}]))
     assert r.status_code == 201, r.text
@@ -57,7 +59,7 @@ def test_submit_returns_case_number_and_query_code(client: Any, db: Session) -> 
 
 
 def test_the_whole_path_marks_suspends_forwards_answers_and_decides(client: Any, db: Session) -> None:
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     entry = listed(db, w.scjg, subject, rec, TODAY)
     db.commit()
     tasks_before = db.scalar(select(JointTask.state).limit(1))
@@ -100,7 +102,7 @@ def test_the_whole_path_marks_suspends_forwards_answers_and_decides(client: Any,
 
 
 def test_upheld_restores_the_record_and_resumes_the_entry(client: Any, db: Session) -> None:
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     entry = listed(db, w.scjg, subject, rec, TODAY)
     db.commit()
     no = _submit(client, _body(subject, rec)).json()["case_no"]
@@ -114,7 +116,7 @@ def test_upheld_restores_the_record_and_resumes_the_entry(client: Any, db: Sessi
 
 
 def test_correction_makes_a_new_version_and_supersedes_the_old(client: Any, db: Session) -> None:
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     no = _submit(client, _body(subject, rec)).json()["case_no"]
     for step, who, body in [("accept", "office", {}), ("forward", "office", {}),
                             ("answer", "scjg", {"suggestion": "correct", "text": "罚款金额录入有误"})]:
@@ -135,7 +137,7 @@ def test_correction_makes_a_new_version_and_supersedes_the_old(client: Any, db: 
 
 
 def test_correction_carries_the_sealed_secrets_over_with_an_audited_read(client: Any, db: Session) -> None:
-    w, subject, old = _setup(db)
+    w, subject, old = _setup(db, client)
     rep_id = "11010519491231002X"
     values = {**records.record_values(old), "legal_rep_id_no": rep_id, "decision_no": "德市监罚〔2026〕900号"}
     rec = records.add_record(db, subject=subject, item_code="admin_penalty", dept_id=w.scjg.id, values=values,
@@ -160,7 +162,7 @@ def test_correction_carries_the_sealed_secrets_over_with_an_audited_read(client:
 
 
 def test_repeated_submission_with_the_same_key_creates_nothing(client: Any, db: Session) -> None:
-    _w, subject, rec = _setup(db)
+    _w, subject, rec = _setup(db, client)
     first = _submit(client, _body(subject, rec), key="k-123")
     again = _submit(client, _body(subject, rec), key="k-123")
     assert first.status_code == 201 and again.status_code == 200
@@ -172,7 +174,7 @@ def test_repeated_submission_with_the_same_key_creates_nothing(client: Any, db: 
 
 
 def test_bad_attachments_are_refused_in_chinese_and_nothing_is_stored(client: Any, db: Session) -> None:
-    _w, subject, rec = _setup(db)
+    _w, subject, rec = _setup(db, client)
     fake = _submit(client, _body(subject, rec, attachments=[{"filename": "决定书.pdf",
                                                              "content_base64": b64(b"just text, not a pdf")}]))
     assert fake.status_code == 422 and "不是 PDF、JPG、PNG 文件" in fake.json()["detail"]
@@ -189,7 +191,7 @@ def test_bad_attachments_are_refused_in_chinese_and_nothing_is_stored(client: An
 
 
 def test_unknown_record_or_wrong_subject_is_refused(client: Any, db: Session) -> None:
-    _w, subject, rec = _setup(db)
+    _w, subject, rec = _setup(db, client)
     other = org(db)
     db.commit()
     r = _submit(client, _body(subject, rec, record_id=999999))
@@ -202,7 +204,7 @@ def test_unknown_record_or_wrong_subject_is_refused(client: Any, db: Session) ->
 
 
 def test_a_second_objection_on_the_same_record_cannot_be_accepted_while_one_is_open(client: Any, db: Session) -> None:
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     one = _submit(client, _body(subject, rec)).json()["case_no"]
     two = _submit(client, _body(subject, rec, reason="同一信息的另一份异议")).json()["case_no"]
     client.post(f"/api/v1/objections/{one}/accept", json={}, headers=w.auth("office"))
@@ -213,7 +215,7 @@ def test_a_second_objection_on_the_same_record_cannot_be_accepted_while_one_is_o
 
 
 def test_decisions_out_of_order_are_refused_and_nothing_changes(client: Any, db: Session) -> None:
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     no = _submit(client, _body(subject, rec)).json()["case_no"]
     audits = count_rows(db, AuditEvent)
     r = client.post(f"/api/v1/objections/{no}/decide", json={"outcome": "revoked", "note": "直接撤销"},
@@ -224,7 +226,7 @@ def test_decisions_out_of_order_are_refused_and_nothing_changes(client: Any, db:
 
 
 def test_withdrawal_while_under_review_restores_the_record(client: Any, db: Session) -> None:
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     case = _submit(client, _body(subject, rec)).json()
     client.post(f"/api/v1/objections/{case['case_no']}/accept", json={}, headers=w.auth("office"))
     r = client.post(f"/api/v1/objections/{case['case_no']}/withdraw", headers={"X-Query-Code": case["query_code"]})
@@ -236,7 +238,7 @@ def test_withdrawal_while_under_review_restores_the_record(client: Any, db: Sess
 def test_overdue_answers_are_flagged_by_the_daily_job(client: Any, db: Session) -> None:
     from xinyong.objections import service
 
-    w, subject, rec = _setup(db)
+    w, subject, rec = _setup(db, client)
     no = _submit(client, _body(subject, rec)).json()["case_no"]
     client.post(f"/api/v1/objections/{no}/accept", json={}, headers=w.auth("office"))
     client.post(f"/api/v1/objections/{no}/forward", json={}, headers=w.auth("office"))

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from browser_support import browser_page, live_server, live_server_seed  # noqa: F401  (fixtures)
-from due_process_support import PNG, listed, org, penalty
+from due_process_support import FIRM_PASSWORD, PNG, firm_account, listed, org, penalty
 from xinyong.accounts import service as accounts
 
 PASSWORD = "password-123"
@@ -36,6 +36,7 @@ def live_server_seed() -> Callable[[Any], None]:  # noqa: F811
         today = date.today()
         rec = penalty(session, subject, scjg, decided=today - timedelta(days=100), decision_no="德市监罚〔2026〕777号")
         listed(session, scjg, subject, rec, today)
+        firm_account(session, subject)
         STATE.update(uscc=subject.uscc, record_id=rec.id, office=office.id)
 
     return seed
@@ -48,6 +49,16 @@ def login(page: Any, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/admin$"))
+
+
+def firm_login(page: Any, base: str) -> None:
+    """The firm logs in to its own account: objections and repairs in its name come from there."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/account/login")
+    page.fill("input[name=uscc]", STATE["uscc"])
+    page.fill("input[name=password]", FIRM_PASSWORD)
+    page.click("form[action='/account/login'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/account$"))
 
 
 def run_check(page: Any, base: str) -> str:
@@ -75,7 +86,8 @@ def admin_step(page: Any, action: str, note: str, **fields: str) -> None:
 def test_object_decide_repair_and_disappear(live_server: str, browser_page: Any) -> None:  # noqa: F811
     page, base, uscc, rid = browser_page, live_server, STATE["uscc"], STATE["record_id"]
 
-    # 1. the public objects to the penalty from the subject page
+    # 1. the firm, logged in to its own account, objects to the penalty from its subject page
+    firm_login(page, base)
     page.goto(f"{base}/subjects/{uscc}")
     assert "德市监罚〔2026〕777号" in page.inner_text("main")
     page.click(f"#record-{rid} a[href^='/objections/new']")
@@ -122,6 +134,9 @@ def test_object_decide_repair_and_disappear(live_server: str, browser_page: Any)
     assert "维持原信息" in page.inner_text("main") and "予以维持" in page.inner_text("main")
 
     # 6. repair: the minimum period has passed; evidence and a signed repair commitment come with the application
+    firm_login(page, base)
+    assert "德市监罚〔2026〕777号" in page.inner_text("main")  # its own page lists its records and cases
+    assert case_no in page.inner_text("main")
     page.goto(f"{base}/subjects/{uscc}")
     assert "信用修复" in page.inner_text("#section-repair")
     page.goto(f"{base}/repair/new?record={rid}")

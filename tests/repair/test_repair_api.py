@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from due_process_support import PDF, World, b64, count_rows, listed, org, penalty, world
+from due_process_support import PDF, World, b64, count_rows, listed, org, penalty, sign_in, world
 from xinyong.cases.models import OutboundSync
 from xinyong.commitments.models import Commitment
 from xinyong.core.audit import verify_chain
@@ -24,12 +24,14 @@ DECIDED = date(2026, 1, 5)  # 一般: minimum period ends 2026-04-05
 
 
 @pytest.fixture
-def setup(db: Session, clock: FixedClock) -> tuple[World, Any, Record]:
+def setup(db: Session, client: Any, clock: FixedClock) -> tuple[World, Any, Record]:
+    """A firm with a penalty, and the test client logged in as the firm's own account (it applies in its name)."""
     clock.set(date(2026, 3, 2))
     w = world(db)
     subject = org(db)
     rec = penalty(db, subject, w.scjg, decided=DECIDED)
     db.commit()
+    sign_in(client, db, subject)
     return w, subject, rec
 
 

@@ -67,6 +67,9 @@ ACTIONS: dict[str, Action] = _table(
     Action("complaint.lookup", "查询投诉举报办理情况", EVERYONE),
     Action("commitment.sign", "签署信用承诺", FILERS),
     Action("commitment.read", "查看信用承诺", EVERYONE),
+    # ---- organisations' own accounts (法人和非法人组织): register and activate, the firm's own page
+    Action("account.register", "注册或激活主体账户", frozenset({A, S})),
+    Action("account.read", "查看本单位的信用信息", frozenset({S}), login="/account/login"),
     # ---- a department's API (its key)
     Action("batch.create", "报送数据批次", DEPT_API),
     Action("batch.read", "查看数据批次及退回明细", DEPT_API),
@@ -109,6 +112,7 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.complaints.act", "办理投诉举报", STAFF),
     Action("admin.commitments.read", "查看承诺履约", STAFF),
     Action("admin.commitments.act", "登记承诺履约情况", STAFF),
+    Action("account.manage", "审核主体账户或发放激活码", OFFICE),
 )
 
 

@@ -21,6 +21,21 @@ _ph = PasswordHasher()
 KEY_PREFIX = "xy_"
 
 
+def hash_password(password: str) -> str:
+    return _ph.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """argon2 verification; an unknown account still costs one hash, so timing does not tell it apart."""
+    if stored is None:
+        _ph.hash(password)
+        return False
+    try:
+        return bool(_ph.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def _key_hash(key: str) -> str:
     # API keys carry 256 bits of randomness, so a fast hash is enough (unlike passwords).
     return hashlib.sha256(key.encode("utf-8")).hexdigest()

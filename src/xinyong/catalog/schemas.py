@@ -69,6 +69,9 @@ ROLE_TYPES: dict[str, tuple[str, ...]] = {
 SENSITIVE_ROLES: frozenset[str] = frozenset({"id_no", "legal_rep_id_no"})
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DEPT_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+# The category whose providers are the registration authorities: only their batches rename subjects.
+REGISTRATION_CATEGORY = "登记注册基本信息"
 _COLUMN_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -182,6 +185,25 @@ class FieldDef(_Model):
         return self.required or (kind is not None and kind in (self.required_for or ()))
 
 
+DeptCode = Annotated[str, AfterValidator(_matches(_DEPT_CODE, "须为部门代码（英文字母开头，字母、数字、下划线或连字符）"))]
+
+
+class Providers(_Model):
+    """Who may provide an item: department codes, and whether the credit office may provide on their behalf."""
+
+    departments: list[DeptCode] = Field(min_length=1)
+    # 信用办代为报送: true only where the providing departments may hand their data to the office.
+    credit_office: bool = False
+
+    @field_validator("departments")
+    @classmethod
+    def _unique_departments(cls, codes: list[str]) -> list[str]:
+        for i, code in enumerate(codes):
+            if code in codes[:i]:
+                raise LocatedValueError((i,), f"提供部门 {code} 重复")
+        return codes
+
+
 class PublicationRule(_Model):
     rule: Annotated[str, _one_of(PUBLICATION_RULES)]
     # fixed: months from start_field (default: the item's date_field)
@@ -232,6 +254,7 @@ class CatalogItem(_Model):
     legal_basis: Text
     description: str | None = None
     publication: PublicationRule
+    providers: Providers
     timeliness_workdays: int | None = Field(default=None, gt=0)
     key_field: Name | None = None
     date_field: Name | None = None
@@ -326,6 +349,16 @@ class CatalogItem(_Model):
     def required_fields(self, kind: str | None = None) -> builtins.list[FieldDef]:
         """Fields a row must fill; with ``kind``, also those required for that subject kind."""
         return [f for f in self.fields if f.is_required(kind)]
+
+    def may_provide(self, dept_code: str, *, credit_office: bool = False) -> bool:
+        """Whether a department may provide this item: one of its providers, or the credit office where the
+        catalog lets it provide on their behalf."""
+        return dept_code in self.providers.departments or (credit_office and self.providers.credit_office)
+
+    @property
+    def renames_subjects(self) -> bool:
+        """Only the registration authority's item changes a subject's name; other items' names are as reported."""
+        return self.category == REGISTRATION_CATEGORY
 
     @property
     def key_def(self) -> FieldDef | None:

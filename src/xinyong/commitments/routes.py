@@ -34,7 +34,7 @@ def list_templates() -> list[dict[str, Any]]:
 
 @router.post("/commitments", status_code=201, response_model=CommitmentOut, summary="签署信用承诺")
 def sign(body: CommitmentIn, db: DbSession, actor: Annotated[Actor, Allow("commitment.sign")]) -> dict[str, Any]:
-    return service.out(db, service.sign(db, body.model_dump(), today=_today()))
+    return service.out(db, service.sign(db, body.model_dump(), today=_today(), actor=actor))
 
 
 @router.get("/commitments/{commitment_no}", response_model=CommitmentOut, summary="承诺书及履约情况（公开）")
@@ -79,7 +79,7 @@ def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Allow("c
             c = service.sign(db, {"type": type, "uscc": uscc, "signer_uscc": uscc, "signer_name": signer_name,
                                   "matter": matter, "acceptor": acceptor or None,
                                   "record_id": int(record_id) if record_id.strip().isdigit() else None},
-                             today=_today())
+                             today=_today(), actor=actor)
     except DomainError as exc:
         return render(request, "commitments/new.html", {"templates": tpls, "tpl": tpls.get(type) or
                                                         next(iter(tpls.values())), "form": form, "error": exc.detail},

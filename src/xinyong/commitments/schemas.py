@@ -49,6 +49,8 @@ class CommitmentOut(BaseModel):
     outcome_on: date | None
     outcome_note: str | None
     breach_record_id: int | None
+    filed_via: str = Field(description="account 主体账户签署 / department 受理部门录入 / counter 信用办窗口代办")
+    filed_via_label: str
 
 
 class OutcomeIn(BaseModel):

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.accounts.filing import FILED_VIA_LABELS, FiledVia, filing_for
 from xinyong.accounts.models import Department
 from xinyong.cases.casework import placeholder_case_no
 from xinyong.catalog import rules as catalog_rules
@@ -35,7 +37,9 @@ def get(session: Session, commitment_no: str) -> Commitment:
     return c
 
 
-def sign(session: Session, data: dict[str, Any], *, today: date, actor: str = "public") -> Commitment:
+def sign(session: Session, data: dict[str, Any], *, today: date, actor: Actor) -> Commitment:
+    """Sign a commitment in an organisation's name: by its own account, or entered by the department that accepts
+    it or by the credit office (accounts/filing.py), recorded as such."""
     tpl = get_template(str(data["type"]))
     subject = subjects.get_by_uscc(session, str(data["uscc"]).strip().upper())
     signer_uscc = str(data.get("signer_uscc") or "").strip().upper()
@@ -48,6 +52,8 @@ def sign(session: Session, data: dict[str, Any], *, today: date, actor: str = "p
             raise NotFound(f"受理部门“{data['acceptor']}”不存在，请填写部门代码")
     if tpl.requires_acceptor and acceptor is None:
         raise Refused(f"{tpl.name}须注明受理部门（办理审批的部门代码）")
+    filing = filing_for(actor, what="信用承诺", subject_kind=subject.kind, subject_id=subject.id,
+                        acceptor_dept_id=acceptor.id if acceptor else None)
     matter = str(data.get("matter") or "").strip()
     record: Record | None = None
     if tpl.requires_record:
@@ -69,12 +75,14 @@ def sign(session: Session, data: dict[str, Any], *, today: date, actor: str = "p
                    type_code=tpl.code, subject_id=subject.id, signer_name=signer, signer_uscc=signer_uscc,
                    matter=matter, acceptor_dept_id=acceptor.id if acceptor else None,
                    record_id=record.id if record else None, title=tpl.title, legal_basis=tpl.legal_basis, text=text,
-                   text_sha256=rules.text_hash(text), signed_on=today, state=State.SIGNED.value)
+                   text_sha256=rules.text_hash(text), signed_on=today, state=State.SIGNED.value,
+                   filed_via=filing.via.value, filed_by=filing.by[:100], filer_account_id=filing.account_id)
     session.add(c)
     session.flush()
     c.commitment_no = f"CN{today:%Y%m%d}{c.id:06d}"
-    audit.record(session, actor=actor, action="commitment.sign", entity="commitment", entity_id=c.id,
-                 after={"no": c.commitment_no, "type": tpl.code, "subject": subject.uscc, "sha256": c.text_sha256})
+    audit.record(session, actor=filing.by, action="commitment.sign", entity="commitment", entity_id=c.id,
+                 after={"no": c.commitment_no, "type": tpl.code, "subject": subject.uscc, "sha256": c.text_sha256,
+                        "filed_via": filing.via.value})
     return c
 
 
@@ -109,6 +117,7 @@ def _breach_record(session: Session, c: Commitment, dept: Department, note: str,
               "content": c.text, "commitment_date": c.signed_on.isoformat(),
               "acceptor": acceptor.name if acceptor else dept.name, "acceptor_uscc": acceptor.uscc if acceptor else None,
               "performance": rules.BREACH_PERFORMANCE, "note": note.strip()}
+    records.require_provider(session, get_catalog().get(BREACH_ITEM), dept)
     start, until = catalog_rules.permanent_window(on)
     return records.add_record(session, subject=subject, item_code=BREACH_ITEM, dept_id=dept.id, values=values,
                               decision_no=f"{c.commitment_no}-违诺", decision_date=on, publish_from=start,
@@ -145,4 +154,5 @@ def out(session: Session, c: Commitment) -> dict[str, Any]:
             "record_id": c.record_id, "title": c.title, "legal_basis": c.legal_basis, "text": c.text,
             "text_sha256": c.text_sha256, "signed_at": c.signed_at, "signed_on": c.signed_on, "state": c.state,
             "state_label": rules.STATE_LABELS[c.state], "outcome_on": c.outcome_on, "outcome_note": c.outcome_note,
-            "breach_record_id": c.breach_record_id}
+            "breach_record_id": c.breach_record_id, "filed_via": c.filed_via,
+            "filed_via_label": FILED_VIA_LABELS.get(FiledVia(c.filed_via), c.filed_via)}

@@ -27,6 +27,10 @@ class Complaint(Base):
     reporter_enc: Mapped[str | None] = mapped_column(Text)  # AES-GCM of {"name", "contact"}; None when anonymous
     reporter_consents: Mapped[bool] = mapped_column(Boolean, default=False)
     dept_id: Mapped[int | None] = mapped_column(Integer)
+    # who filed it (accounts/filing.py): public, account (the organisation's own), counter (窗口代办), department
+    filed_via: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
+    filed_by: Mapped[str | None] = mapped_column(String(100))
+    filer_account_id: Mapped[int | None] = mapped_column(Integer, index=True)
     submitted_on: Mapped[date] = mapped_column(Date)
     assign_due: Mapped[date] = mapped_column(Date)
     assigned_on: Mapped[date | None] = mapped_column(Date)

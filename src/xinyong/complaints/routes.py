@@ -44,7 +44,7 @@ def submit(body: ComplaintIn, db: DbSession, actor: Annotated[Actor, Allow("comp
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=clock.today())
+                          today=clock.today(), account_id=actor.account_id)
     out = {"case_no": done.complaint.case_no, "query_code": done.query_code, "state": done.complaint.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -119,7 +119,8 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
                                        "target_code": target_code or None, "reporter_name": reporter_name or None,
                                        "reporter_contact": reporter_contact or None,
                                        "consent_to_disclose": consent == "yes"}, uploads,
-                                  idempotency_key="form:" + token, today=clock.today())
+                                  idempotency_key="form:" + token, today=clock.today(),
+                                  account_id=actor.account_id)
     except DomainError as exc:
         return render(request, "complaints/new.html", {"form": form, "categories": service.categories(),
                                                        "token": token, "error": exc.detail,

@@ -36,6 +36,11 @@ class Submitted:
     created: bool
 
 
+def filed_by_account(session: Session, account_id: int) -> list[Complaint]:
+    return list(session.scalars(select(Complaint).where(Complaint.filer_account_id == account_id)
+                                .order_by(Complaint.id.desc()).limit(200)))
+
+
 def categories() -> dict[str, str]:
     return dict(get_config().complaints.categories)
 
@@ -69,10 +74,11 @@ def roles_of(dept: Department | None, c: Complaint) -> frozenset[Role]:
 
 
 def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *,
-           idempotency_key: str | None, today: date) -> Submitted:
+           idempotency_key: str | None, today: date, account_id: int | None = None) -> Submitted:
+    """`account_id`: the organisation's account that files it (shown on its own /account page)."""
     key = casework.check_key(idempotency_key)
     files = attachments.check(uploads)
-    digest = casework.body_hash({**data, "files": [f.sha256 for f in files]})
+    digest = casework.body_hash({**data, "files": [f.sha256 for f in files], "account": account_id})
     existing = casework.claim(session, CASE, key, digest)
     if existing is not None:
         c = get(session, existing)
@@ -100,7 +106,8 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
                   reporter_enc=crypto.encrypt(reporter, casework.case_aad("complaints.reporter_enc", qhash))
                   if name or contact else None,
                   reporter_consents=bool(data.get("consent_to_disclose")) and bool(name or contact),
-                  submitted_on=today, assign_due=rules.due_date(today, cfg.assign_workdays))
+                  submitted_on=today, assign_due=rules.due_date(today, cfg.assign_workdays),
+                  filed_via="account" if account_id else "public", filer_account_id=account_id)
     session.add(c)
     session.flush()
     c.case_no = casework.case_number("TS", today, c.id)

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xinyong.core import clock
 from xinyong.core.clock import FixedClock
-from xinyong.demo.departments import DEMO_USERS, DEPARTMENTS
+from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
 from xinyong.demo.files import write_files
 
 
@@ -91,6 +91,28 @@ def setup_accounts(session: Any) -> None:
                              role=role, actor="demo")  # fmt: skip
 
 
+def setup_firm_account(session: Any, *, subjects: int, seed: int, today: date) -> str | None:
+    """The demo firm's own account: registered as a firm would (checked against its registration record), then
+    approved by the office. Returns its unified code (None when the city has no company)."""
+    import polars as pl
+    from sqlalchemy import select
+
+    from xinyong.accounts.models import SubjectAccount
+    from xinyong.demo.vsubjects import subject_frame
+    from xinyong.subject_accounts import service
+
+    firms = subject_frame(seed, 0, min(subjects, 200), today).filter(pl.col("category") == "91")
+    if firms.is_empty():
+        return None
+    firm = firms.row(0, named=True)
+    uscc = str(firm["uscc"])
+    if session.scalar(select(SubjectAccount.id).where(SubjectAccount.uscc == uscc)) is None:
+        account = service.register(session, service.Registration(uscc, str(firm["legal_rep"]), str(firm["legal_rep_id"]),
+                                                                  DEMO_FIRM_PASSWORD, "0534-2000000"))
+        service.approve(session, account.id, actor="demo")
+    return uscc
+
+
 def load_city(console: Console, *, subjects: int, seed: int, records: int | None, today: date,
               started: float) -> dict[str, Any]:
     from xinyong.core.db import session_scope
@@ -120,6 +142,8 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
                     loaded[key] += int(_get(result, key, 0))
                 done += entry["rows"]
                 bar.update(task, completed=done)
+    with session_scope() as session:
+        firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(
@@ -129,6 +153,8 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
     )
     logins = "，".join(f"{u} / {p}" for u, p, _, _ in DEMO_USERS[:2])
     console.print(f"管理后台 /admin 演示账号：{logins}（信用办、市场监管局），其余部门账号见 README。")
+    if firm:
+        console.print(f"单位账户 /account 演示登录：统一社会信用代码 {firm} / {DEMO_FIRM_PASSWORD}")
     console.print("各部门已各签发一个 API 密钥（不显示）；如需调用接口，请用 `xinyong apikey create --dept 代码` 另行签发。")
     return {"manifest": manifest, "loaded": loaded, "summary": summary, "seconds": seconds}
 

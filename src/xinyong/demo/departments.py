@@ -61,6 +61,10 @@ def dept_uscc(code: str) -> str:
     return make_uscc("11", CITY_CODE, f"0045{index + 11:04d}")
 
 
+# The demo firm's own account (/account): the first company (category 91) of the city, registered against its
+# registration record and approved by the office; with the default seed 91371423MAMJQEBW6G 庆云县兴隆超市有限公司.
+DEMO_FIRM_PASSWORD = "firm12345"
+
 # Demo logins for /admin: (username, password, role, dept).
 DEMO_USERS: tuple[tuple[str, str, str, str], ...] = (
     ("admin", "admin12345", "operator", "XYB"),

@@ -155,6 +155,7 @@ class City:
         city_prefix = pl.when(C("prefix").str.starts_with(N.CITY)).then(_s("")).otherwise(_s(N.CITY))
         return subj.filter(C("category") != "P").with_columns(row=C("index")).select(
             "row", dept=dept, subject_name=C("name"), uscc=C("uscc"), reg_no=C("reg_no"), legal_rep=C("legal_rep"),
+            legal_rep_id_no=C("legal_rep_id"),
             entity_type=C("entity_type"), established=C("founded"),
             registered_capital=pl.when(C("category").is_in(["91", "93"]))
             .then(pl.concat_str(_txt((h % 200 + 1) * 50), _s("万元人民币"))),

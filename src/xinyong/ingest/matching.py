@@ -239,8 +239,12 @@ class SubjectMatcher:
 
     def _renames(self, frame: pl.DataFrame) -> pl.DataFrame:
         """A known subject appearing under a new name: the name changes, the old one stays in the history.
+        Only the registration authority renames (the registration item, whose providers the batch was checked
+        against); another item's row under another name keeps the subject's current name and writes no history.
 
         Returns the new names (_subject_id, _name)."""
+        if not self.item.renames_subjects:
+            return pl.DataFrame(schema={"_subject_id": pl.Int64, "_name": pl.String})
         changed = (frame.filter(pl.col("_new_id").is_null() & pl.col("_subject_id").is_not_null()
                                 & pl.col("_name").is_not_null() & (pl.col("_name") != pl.col("_old_name")))
                    .group_by("_subject_id", maintain_order=True).last())

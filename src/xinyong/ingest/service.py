@@ -44,7 +44,7 @@ from xinyong.ingest.recordset import RecordWriter
 from xinyong.ingest.rejects import RejectSink
 from xinyong.ingest.schemas import MAX_REJECTS_SHOWN, BatchSummary, RejectOut
 from xinyong.ingest.validate import ChunkChecker
-from xinyong.records.service import layout_for
+from xinyong.records.service import layout_for, require_provider
 
 log = logging.getLogger("xinyong.ingest")
 Progress = Callable[[int, int | None], None]
@@ -95,6 +95,7 @@ def ingest_file(session: Session, path: Path, item_code: str, dept_code: str, *,
 def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department, *, file_name: str | None = None,
                progress: Progress | None = None, today: date | None = None) -> BatchSummary:
     started = time.perf_counter()
+    require_provider(session, item, dept)  # before the file is even opened: a refused upload writes nothing
     today = today or legal_today()
     name = file_name or path.name
     if not path.is_file() or path.stat().st_size == 0:

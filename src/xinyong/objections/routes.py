@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
 from xinyong.access.policy import require
+from xinyong.accounts.filing import filer_note, subject_code_of
 from xinyong.accounts.models import Department, User
 from xinyong.cases import attachments, casework
 from xinyong.core import clock
@@ -45,7 +46,7 @@ def submit(body: ObjectionIn, db: DbSession, actor: Annotated[Actor, Allow("obje
                              subject_code=body.subject_code, today=clock.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                          today=clock.today())
+                          today=clock.today(), actor=actor)
     out = {"case_no": done.objection.case_no, "query_code": done.query_code, "state": done.objection.state}
     db.commit()
     return JSONResponse(out, status_code=201 if done.created else 200,
@@ -133,8 +134,8 @@ def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("obj
     # the record named in the link is shown only as far as this visitor may read it (the public: the projection)
     target = readable_record(db, record, actor, clock.today()) if record else None
     return render(request, "objections/new.html", {
-        "form": {"record_id": record or "", "entry_id": entry or ""}, "target": target,
-        "token": secrets.token_urlsafe(16), "policy": _policy()})
+        "form": {"record_id": record or "", "entry_id": entry or "", "subject_code": subject_code_of(actor)},
+        "target": target, "token": secrets.token_urlsafe(16), "policy": _policy(), "filer_note": filer_note(actor)})
 
 
 def _policy() -> dict[str, Any]:
@@ -165,7 +166,8 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
         casework.check_target_for(db, actor, record_id=target_record, entry_id=target_entry,
                                  subject_code=subject_code, today=clock.today())
         with db.begin_nested():
-            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=clock.today())
+            done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=clock.today(),
+                                  actor=actor)
     except DomainError as exc:
         return render(request, "objections/new.html", {"form": form, "error": exc.detail, "token": token,
                                                         "policy": _policy(), "target": None},

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.accounts.filing import filing_for
 from xinyong.accounts.models import Department
 from xinyong.cases import attachments, casework
 from xinyong.cases.casework import subject_matches
@@ -58,6 +60,12 @@ def get(session: Session, objection_id: int) -> Objection:
     return obj
 
 
+def for_subject(session: Session, subject_id: int) -> list[Objection]:
+    """Objections in a subject's name (for its own account), newest first."""
+    return list(session.scalars(select(Objection).where(Objection.subject_id == subject_id)
+                                .order_by(Objection.id.desc()).limit(200)))
+
+
 def find_case(session: Session, case_no: str) -> Objection | None:
     return session.scalar(select(Objection).where(Objection.case_no == case_no.strip().upper()))
 
@@ -85,11 +93,14 @@ def roles_of(dept: Department | None, obj: Objection) -> frozenset[Role]:
 # ---------------------------------------------------------------- submission
 
 def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *, idempotency_key: str | None,
-           today: date, actor: str = "public") -> Submitted:
+           today: date, actor: Actor) -> Submitted:
+    """File an objection. In an organisation's name only its own account or the office's counter may file
+    (accounts/filing.py); the case records who did."""
     key = casework.check_key(idempotency_key)
     files = attachments.check(uploads)
+    # the filer is part of the body: someone else replaying the key gets no other filer's receipt
     digest = casework.body_hash({**{k: v for k, v in data.items() if k != "attachments"},
-                                 "files": [f.sha256 for f in files]})
+                                 "files": [f.sha256 for f in files], "filer": actor.label})
     existing = casework.claim(session, CASE, key, digest)
     if existing is not None:
         obj = get(session, existing)
@@ -115,6 +126,7 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
     subject = session.get(Subject, subject_id)
     if subject is None or not subject_matches(subject, str(data["subject_code"])):
         raise Refused("主体代码与该信息所属主体不一致，请核对统一社会信用代码或公民身份号码")
+    filing = filing_for(actor, what="异议", subject_kind=subject.kind, subject_id=subject.id)
 
     code = casework.new_query_code()
     name = str(data["applicant_name"]).strip()
@@ -127,16 +139,17 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
                     applicant_enc=crypto.encrypt(applicant, casework.case_aad("objections.applicant_enc", qhash)),
                     applicant_masked=casework.mask_name(name), subject_code=_masked_code(str(data["subject_code"])),
                     reason=str(data["reason"]).strip(), requested=(data.get("requested") or None),
-                    submitted_on=today)
+                    submitted_on=today, filed_via=filing.via.value, filed_by=filing.by[:100],
+                    filer_account_id=filing.account_id)
     session.add(obj)
     session.flush()
     obj.case_no = casework.case_number("YY", today, obj.id)
     attachments.store(session, CASE, obj.id, files)
-    casework.add_event(session, CASE, obj.id, actor="申请人", action="submitted", on=today,
-                       to_state=State.SUBMITTED.value, note=f"附件 {len(files)} 个")
-    audit.record(session, actor=actor, action="objection.submit", entity="objection", entity_id=obj.id,
+    casework.add_event(session, CASE, obj.id, actor=filing.timeline_actor, action="submitted", on=today,
+                       to_state=State.SUBMITTED.value, note=f"{filing.label}；附件 {len(files)} 个")
+    audit.record(session, actor=filing.by, action="objection.submit", entity="objection", entity_id=obj.id,
                  after={"case_no": obj.case_no, "target": kind, "record_id": record_id, "entry_id": entry_id,
-                        "applicant": obj.applicant_masked})
+                        "applicant": obj.applicant_masked, "filed_via": filing.via.value})
     casework.bind(session, CASE, key, obj.id)
     session.flush()
     return Submitted(obj, code, created=True)

@@ -22,11 +22,12 @@ from sqlalchemy.orm import Session, object_session
 
 from xinyong.access.actors import Actor
 from xinyong.access.policy import may_read_record
+from xinyong.accounts.models import Department
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, clock, crypto
 from xinyong.core.db import engine_of, new_session, utcnow
-from xinyong.core.errors import NotFound
+from xinyong.core.errors import Forbidden, NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
 from xinyong.records import rules
 from xinyong.records.models import STATE_LABELS, PayloadLayout, Record, RecordEvent
@@ -252,6 +253,21 @@ def earlier_keys(dept_id: int, item_code: str, subject_key_: str, values: Mappin
     return out
 
 
+def require_provider(session: Session, item: CatalogItem, dept: Department) -> None:
+    """Refuse a department that is not one of the item's providers (catalog `providers`), naming them in Chinese.
+
+    Called before anything is written, by every path that writes records of an item for a department."""
+    if item.may_provide(dept.code, credit_office=bool(dept.is_credit_office)):
+        return
+    codes = item.providers.departments
+    names = {c: n for c, n in session.execute(select(Department.code, Department.name).where(Department.code.in_(codes)))}
+    shown = "、".join(f"{names[c]}（{c}）" if c in names else c for c in codes)
+    office = "，或由信用办代为报送" if item.providers.credit_office else ""
+    raise Forbidden(f"「{item.name}」只能由{shown}报送{office}；{dept.name}（{dept.code}）不是该信息项的提供部门，"
+                    "本次未写入任何数据。如确属本部门职责，请联系信用办在目录配置中增加提供部门",
+                    rule="catalog.provider", extra={"providers": list(codes)})
+
+
 def subject_key(subject: Subject) -> str:
     return subject.uscc or subject.id_hash or str(subject.id)
 
@@ -351,6 +367,12 @@ def end_publication(session: Session, record_id: int, on: date, *, actor: str, r
     session.add(RecordEvent(record_id=rec.id, actor=actor, action="unpublish", from_state=rec.state,
                             to_state=rec.state, note=reason))
     return rec
+
+
+def records_of_subject(session: Session, subject_id: int, limit: int = 500) -> list[Record]:
+    """Every current record of a subject, public or not (for the subject's own account), newest first."""
+    return list(session.scalars(select(Record).where(Record.subject_id == subject_id, Record.state != "superseded")
+                                .order_by(Record.decision_date.desc(), Record.id.desc()).limit(limit)))
 
 
 def visible_records(session: Session, subject_id: int, audience: str = "public",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor, ActorKind, actor_for_dept
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession
 from xinyong.access.policy import may_handle_case
+from xinyong.accounts.filing import filer_note, subject_code_of
 from xinyong.accounts.models import Department, User
 from xinyong.cases import attachments, casework
 from xinyong.cases.config import get_config
@@ -50,7 +51,7 @@ def apply(body: RepairIn, db: DbSession, actor: Annotated[Actor, Allow("repair.a
                                 today=clock.today())
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
-                         today=clock.today())
+                         today=clock.today(), actor=actor)
     app = done.application
     out = {"case_no": app.case_no, "query_code": done.query_code, "state": app.state,
            "decide_due": app.decide_due.isoformat()}
@@ -138,7 +139,7 @@ register_subject_section(60, "repair", _section)
 @pages.get("/repair/new", response_class=HTMLResponse)
 def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
              record: Annotated[int, Query(ge=1, le=MAX_BIGINT)]) -> Response:
-    return _form(request, db, actor, record, {}, None, secrets.token_urlsafe(16))
+    return _form(request, db, actor, record, {"subject_code": subject_code_of(actor)}, None, secrets.token_urlsafe(16))
 
 
 def _form(request: Request, db: Session, actor: Actor, record_id: int, form: dict[str, Any], error: str | None,
@@ -146,7 +147,8 @@ def _form(request: Request, db: Session, actor: Actor, record_id: int, form: dic
     rec = records.readable_record(db, record_id, actor, clock.today())
     return render(request, "repair/new.html", {
         "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, clock.today()), "form": form,
-        "error": error, "token": token, "policy": get_config().attachments.model_dump()}, status_code=status)
+        "error": error, "token": token, "policy": get_config().attachments.model_dump(),
+        "filer_note": filer_note(actor)}, status_code=status)
 
 
 @pages.post("/repair/new", response_class=HTMLResponse)
@@ -167,7 +169,8 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
                                       "applicant_name": applicant_name, "contact": contact, "statement": statement,
                                       "obligations_fulfilled": obligations == "yes",
                                       "sign_commitment_as": signer_name or None}, uploads,
-                                 idempotency_key="form:" + token, today=clock.today())
+                                 idempotency_key="form:" + token, today=clock.today(),
+                                 actor=actor)
     except DomainError as exc:
         return _form(request, db, actor, record_id, form, exc.detail, token, exc.status)
     return render(request, "repair/receipt.html", {"case_no": done.application.case_no, "code": done.query_code,

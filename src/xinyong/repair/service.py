@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import String, and_, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.accounts.filing import filing_for
 from xinyong.accounts.models import Department
 from xinyong.cases import attachments, casework
 from xinyong.cases.casework import subject_matches
@@ -95,6 +97,12 @@ def get(session: Session, app_id: int) -> RepairApplication:
     return app
 
 
+def for_subject(session: Session, subject_id: int) -> list[RepairApplication]:
+    """Repair applications in a subject's name (for its own account), newest first."""
+    return list(session.scalars(select(RepairApplication).where(RepairApplication.subject_id == subject_id)
+                                .order_by(RepairApplication.id.desc()).limit(200)))
+
+
 def find_case(session: Session, case_no: str) -> RepairApplication | None:
     return session.scalar(select(RepairApplication).where(RepairApplication.case_no == case_no.strip().upper()))
 
@@ -112,10 +120,12 @@ def roles_of(dept: Department | None, app: RepairApplication) -> frozenset[Role]
 
 
 def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *,
-          idempotency_key: str | None, today: date, actor: str = "public") -> Submitted:
+          idempotency_key: str | None, today: date, actor: Actor) -> Submitted:
+    """Apply for repair. In an organisation's name only its own account or the office's counter may apply
+    (accounts/filing.py); the case records who did."""
     key = casework.check_key(idempotency_key)
     files = attachments.check(uploads)
-    digest = casework.body_hash({**data, "files": [f.sha256 for f in files]})
+    digest = casework.body_hash({**data, "files": [f.sha256 for f in files], "filer": actor.label})
     existing = casework.claim(session, CASE, key, digest)
     if existing is not None:
         app = get(session, existing)
@@ -127,6 +137,7 @@ def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Uplo
     subject = session.get(Subject, rec.subject_id)
     if subject is None or not subject_matches(subject, str(data["subject_code"])):
         raise Refused("主体代码与该信息所属主体不一致；信用修复由信息主体本人（单位）申请")
+    filing = filing_for(actor, what="信用修复申请", subject_kind=subject.kind, subject_id=subject.id)
     open_app = session.scalar(select(RepairApplication.case_no).where(RepairApplication.record_id == rec.id,
                                                                       RepairApplication.state == State.SUBMITTED.value))
     if open_app is not None:
@@ -162,20 +173,21 @@ def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Uplo
         state=State.SUBMITTED.value, record_id=rec.id, subject_id=rec.subject_id, dept_id=rec.dept_id,
         applicant_enc=crypto.encrypt(applicant, casework.case_aad("repair_applications.applicant_enc", qhash)),
         applicant_masked=casework.mask_name(name), statement=str(data["statement"]).strip(),
-        commitment_id=commitment.id, submitted_on=today,
+        commitment_id=commitment.id, submitted_on=today, filed_via=filing.via.value, filed_by=filing.by[:100],
+        filer_account_id=filing.account_id,
         decide_due=rules.decide_due(today, get_config().repair.decide_workdays))
     session.add(app)
     session.flush()
     app.case_no = casework.case_number("XF", today, app.id)
     attachments.store(session, CASE, app.id, files)
     dept = session.get(Department, rec.dept_id)
-    casework.add_event(session, CASE, app.id, actor="申请人", action="submitted", on=today,
+    casework.add_event(session, CASE, app.id, actor=filing.timeline_actor, action="submitted", on=today,
                        to_state=State.SUBMITTED.value,
-                       note=f"已转认定部门{dept.name if dept else ''}审核，{app.decide_due} 前作出决定；"
+                       note=f"{filing.label}；已转认定部门{dept.name if dept else ''}审核，{app.decide_due} 前作出决定；"
                             f"承诺编号 {commitment.commitment_no}")
-    audit.record(session, actor=actor, action="repair.submit", entity="repair", entity_id=app.id,
+    audit.record(session, actor=filing.by, action="repair.submit", entity="repair", entity_id=app.id,
                  after={"case_no": app.case_no, "record_id": rec.id, "applicant": app.applicant_masked,
-                        "commitment": commitment.commitment_no})
+                        "commitment": commitment.commitment_no, "filed_via": filing.via.value})
     casework.bind(session, CASE, key, app.id)
     session.flush()
     return Submitted(app, code, created=True)

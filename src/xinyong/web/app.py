@@ -43,6 +43,7 @@ ROUTER_MODULES = [
     "xinyong.repair.routes",
     "xinyong.commitments.routes",
     "xinyong.complaints.routes",
+    "xinyong.subject_accounts.routes",
     "xinyong.audit_routes",
 ]
 
