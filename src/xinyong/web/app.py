@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from xinyong.core.errors import DomainError
 from xinyong.core.settings import get_settings, secret_key
+from xinyong.web import openapi
 from xinyong.web.deps import LoginRequired
 
 log = logging.getLogger("xinyong.web")
@@ -184,6 +185,7 @@ def create_app() -> FastAPI:
 
     for module in load_domains():
         _include(app, module)
+    openapi.install(app)
     log.info("xinyong ready on %s (%s)", settings.base_url, settings.database_url.split(":", 1)[0])
     return app
 
