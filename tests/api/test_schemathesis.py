@@ -89,7 +89,6 @@ def seed() -> Seeded:
 
     sys.path.insert(0, str(Path(__file__).parents[1]))
     from due_process_support import PNG, b64, listed, org, penalty, world
-
     from xinyong.commitments import service as commitments
     from xinyong.complaints import service as complaints
     from xinyong.core.db import new_session
@@ -208,7 +207,7 @@ def fuzz(headers: dict[str, str]) -> Run:
 
 def _collect(event: events.ScenarioFinished, run: Run) -> None:
     recorder = event.recorder
-    for case_id, checks in recorder.checks.items():
+    for checks in recorder.checks.values():
         for check in checks:
             if check.failure_info is not None:
                 failure = check.failure_info.failure

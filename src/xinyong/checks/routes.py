@@ -113,10 +113,10 @@ async def _read_file(upload: Any) -> tuple[bytes, str]:
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": BatchCheckIn.model_json_schema()},
                  "multipart/form-data": {"schema": {"type": "object", "required": ["file", "matter", "matter_type"],
-                                                    "properties": {"file": {"type": "string", "format": "binary"},
-                                                                   "matter": {"type": "string"},
-                                                                   "matter_type": {"type": "string"},
-                                                                   "purpose": {"type": "string"}}}}}}})
+                                                    "properties": {"file": {"type": "string", "format": "binary",
+                                                                            "description": "CSV 或 XLSX 文件"},
+                                                                   **{k: v for k, v in BatchCheckIn.model_json_schema()
+                                                                      ["properties"].items() if k != "subjects"}}}}}}})
 async def check_batch(request: Request, dept: KeyDept) -> Response:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
@@ -180,7 +180,9 @@ def check_form(request: Request, db: DbSession, user: CurrentUser, subject: Anno
     dept = _user_dept(db, user)
     form = {"subject": subject, "matter": matter, "matter_type": matter_type, "purpose": purpose}
     try:
-        out = _run_check(dept, CheckIn(subject=subject, matter=matter, matter_type=matter_type, purpose=purpose), user.id)
+        body = CheckIn.model_construct(subject=subject, matter=matter, matter_type=matter_type,  # type: ignore[arg-type]
+                                       purpose=purpose)
+        out = _run_check(dept, body, user.id)
     except Refused as exc:
         return _page(request, user, dept, form=form, error=exc.detail)
     return _page(request, user, dept, form=form, check=out)

@@ -5,23 +5,54 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+
+from xinyong.core.api_types import BASE64_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, UsccOrCitizenId
+from xinyong.objections.config import get_config
+
+MAX_ATTACHMENTS = 20  # a hard bound; the configured number (due_process.yaml) is stated in the schema
+
+
+def _attachments_limit(schema: JsonDict) -> None:
+    schema["maxItems"] = get_config().attachments.max_files
+    schema["description"] = (f"证明材料，最多 {get_config().attachments.max_files} 个，"
+                             f"每个不超过 {get_config().attachments.max_mb:g} MB")
 
 
 class AttachmentIn(BaseModel):
-    filename: str = Field(min_length=1, max_length=200)
-    content_base64: str = Field(min_length=1)
+    filename: str = Field(min_length=1, max_length=200, pattern=VISIBLE_PATTERN, description="文件名")
+    content_base64: str = Field(min_length=4, pattern=BASE64_PATTERN,
+                                json_schema_extra={"format": "attachment-base64", "contentEncoding": "base64"},
+                                description="文件内容的 Base64 编码；只接受 PDF、JPG、PNG（按文件内容判断）")
+
+
+def _one_target(schema: JsonDict) -> None:
+    schema["oneOf"] = [
+        {"required": ["record_id"], "properties": {"record_id": {"type": "integer"}, "entry_id": {"type": "null"}}},
+        {"required": ["entry_id"], "properties": {"entry_id": {"type": "integer"}, "record_id": {"type": "null"}}},
+    ]
 
 
 class ObjectionIn(BaseModel):
-    applicant_name: str = Field(min_length=1, max_length=100, description="异议申请人（单位名称或姓名）")
-    contact: str = Field(min_length=1, max_length=100, description="联系方式（电话或邮箱）")
-    subject_code: str = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
-    record_id: int | None = Field(default=None, description="有异议的信用记录编号（与 entry_id 二选一）")
-    entry_id: int | None = Field(default=None, description="有异议的名单信息编号（与 record_id 二选一）")
-    reason: str = Field(min_length=5, max_length=4000, description="异议事项：哪里有误、理由")
+    model_config = ConfigDict(json_schema_extra=_one_target)
+
+    applicant_name: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN,
+                                description="异议申请人（单位名称或姓名）")
+    contact: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN, description="联系方式（电话或邮箱）")
+    subject_code: UsccOrCitizenId = Field(description="信息主体的统一社会信用代码或公民身份号码")
+    record_id: int | None = Field(default=None, ge=1, description="有异议的信用记录编号（与 entry_id 二选一）")
+    entry_id: int | None = Field(default=None, ge=1, description="有异议的名单信息编号（与 record_id 二选一）")
+    reason: str = Field(min_length=5, max_length=4000, pattern=TEXT_PATTERN, description="异议事项：哪里有误、理由")
     requested: str | None = Field(default=None, max_length=2000, description="请求：更正为何内容或撤销")
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
+                                            json_schema_extra=_attachments_limit)
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> ObjectionIn:
+        if (self.record_id is None) == (self.entry_id is None):
+            raise ValueError("请指明有异议的信用记录（record_id）或名单信息（entry_id），二者选一")
+        return self
 
 
 class ObjectionCreated(BaseModel):
@@ -66,16 +97,16 @@ class ObjectionOut(ObjectionPublicOut):
 
 
 class NoteIn(BaseModel):
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=2000, description="办理意见；不予受理时必须写明理由")
 
 
 class AnswerIn(BaseModel):
     suggestion: Literal["correct", "revoke", "uphold"] = Field(description="核实结论：correct 更正 / revoke 撤销 / uphold 维持")
-    text: str = Field(min_length=2, max_length=4000, description="核实情况说明")
+    text: str = Field(min_length=2, max_length=4000, pattern=TEXT_PATTERN, description="核实情况说明")
 
 
 class DecisionIn(BaseModel):
     outcome: Literal["corrected", "revoked", "upheld"]
-    note: str = Field(min_length=2, max_length=4000, description="决定理由（告知申请人）")
+    note: str = Field(min_length=2, max_length=4000, pattern=TEXT_PATTERN, description="决定理由（告知申请人）")
     corrections: dict[str, str] = Field(default_factory=dict,
                                         description="更正时：字段名 → 更正后的值（目录字段名，如 penalty_content）")

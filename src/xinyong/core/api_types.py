@@ -1,0 +1,54 @@
+"""Constrained string types for the API schemas: what a request must look like, stated in /openapi.json.
+
+The services still check everything (with Chinese reasons, and what a pattern cannot say: check digits,
+whether a subject exists); these types make the documented schema say what is accepted, so a client (or a
+fuzzer) that follows the document sends requests the service can act on.
+
+Custom formats (``uscc``, ``citizen-id``, ``uscc-or-citizen-id``) name the check-digit rules no JSON Schema
+pattern can express; the pattern gives the shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from pydantic.config import JsonDict
+
+# 统一社会信用代码 (GB 32100-2015): 18 characters from the code alphabet (no I, O, Z, S, V).
+USCC_PATTERN = r"^[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{10}$"
+# 公民身份号码 (GB 11643-1999): 17 digits and a check character, or the old 15 digits.
+CITIZEN_ID_PATTERN = r"^(?:[0-9]{17}[0-9Xx]|[0-9]{15})$"
+USCC_OR_CITIZEN_ID_PATTERN = (
+    r"^(?:[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{10}"
+    r"|[0-9]{17}[0-9Xx]|[0-9]{15})$"
+)
+# Some visible character, and no control characters (which the services refuse).
+VISIBLE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# Free text in a case (reasons, statements, notes): line breaks and tabs allowed, other control characters not.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Case numbers: 异议 YY / 修复 XF / 投诉举报 TS, the date, the serial (casework.case_number).
+CASE_NO_PATTERN = r"^(?:YY|XF|TS)[0-9]{8}[0-9]{6,}$"
+COMMITMENT_NO_PATTERN = r"^CN[0-9]{8}[0-9]{6,}$"
+MONTH_PATTERN = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+
+Uscc = Annotated[str, StringConstraints(min_length=18, max_length=18, pattern=USCC_PATTERN),
+                 Field(json_schema_extra={"format": "uscc"})]
+CitizenId = Annotated[str, StringConstraints(min_length=15, max_length=18, pattern=CITIZEN_ID_PATTERN),
+                      Field(json_schema_extra={"format": "citizen-id"})]
+UsccOrCitizenId = Annotated[str, StringConstraints(min_length=15, max_length=18, pattern=USCC_OR_CITIZEN_ID_PATTERN),
+                            Field(json_schema_extra={"format": "uscc-or-citizen-id"})]
+
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(?:[/?#][^\s]*)?$"
+
+
+def enum_from(values: Callable[[], Iterable[str]]) -> Callable[[JsonDict], None]:
+    """A field's JSON Schema ``enum`` read from configuration when the document is built (list types, complaint
+    categories, commitment templates are YAML, extended without code); the service refuses anything else."""
+
+    def extra(schema: JsonDict) -> None:
+        schema["enum"] = list(values())
+
+    return extra
