@@ -19,6 +19,7 @@ and the time taken are printed (run with -s to see them).
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from collections import Counter
@@ -67,6 +68,11 @@ def _citizen_id(draw: st.DrawFn) -> str:
 schemathesis.openapi.format("uscc", _uscc())
 schemathesis.openapi.format("citizen-id", _citizen_id())
 schemathesis.openapi.format("uscc-or-citizen-id", st.one_of(_uscc(), _citizen_id()))
+# Attachments: small PDF, JPG or PNG files (the service sniffs the content), base64-encoded.
+_FILE_HEADS = (b"%PDF-1.7\n", b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n")
+schemathesis.openapi.format("attachment-base64", st.builds(
+    lambda head, body: base64.b64encode(head + body).decode(), st.sampled_from(_FILE_HEADS),
+    st.binary(min_size=1, max_size=64)))
 
 
 # ---------------------------------------------------------------- seeded data
@@ -88,7 +94,7 @@ def seed() -> Seeded:
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parents[1]))
-    from due_process_support import PNG, b64, listed, org, penalty, world
+    from due_process_support import PNG, listed, org, penalty, world
     from xinyong.commitments import service as commitments
     from xinyong.complaints import service as complaints
     from xinyong.core.db import new_session
@@ -123,7 +129,6 @@ def seed() -> Seeded:
                                            "content": "该单位长期拖欠货款，拒不履行合同约定"}, [],
                                       idempotency_key=None, today=today)
         db.commit()
-        _ = b64
         return Seeded(keys={"office": w.office_key, "provider": w.scjg_key, "other": w.sw_key},
                       usccs=[s.uscc or "" for s in subjects], record_ids=[recent.id, old.id, taxed.id],
                       entry_id=entry.id,
@@ -162,13 +167,20 @@ def counting(app: Any, run: Run) -> Callable[[Scope, Receive, Send], Awaitable[N
                 status.append(int(message["status"]))
             await send(message)
 
-        await app(scope, receive, record)
-        run.requests += 1
-        code = status[0] if status else 0
-        run.statuses[code] += 1
-        if code >= 500 or code == 0:
-            query = scope.get("query_string", b"").decode("latin-1")
-            run.server_errors.append(f"{scope['method']} {scope['path']}{'?' + query if query else ''} → {code}")
+        crash = ""
+        try:
+            await app(scope, receive, record)
+        except Exception as exc:  # the app answered 500 and re-raised for the test client
+            crash = f" ({type(exc).__name__}: {str(exc)[:200]})"
+            raise
+        finally:
+            run.requests += 1
+            code = status[0] if status else 500
+            run.statuses[code] += 1
+            if code >= 500:
+                query = scope.get("query_string", b"").decode("latin-1")
+                run.server_errors.append(f"{scope['method']} {scope['path']}{'?' + query if query else ''} "
+                                         f"→ {code}{crash}")
 
     return wrapped
 

@@ -31,7 +31,7 @@ TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x0
 # Case numbers: 异议 YY / 修复 XF / 投诉举报 TS, the date, the serial (casework.case_number).
 CASE_NO_PATTERN = r"^(?:YY|XF|TS)[0-9]{8}[0-9]{6,}$"
 COMMITMENT_NO_PATTERN = r"^CN[0-9]{8}[0-9]{6,}$"
-MONTH_PATTERN = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])$"  # 1900-01 … 2999-12
 
 Uscc = Annotated[str, StringConstraints(min_length=18, max_length=18, pattern=USCC_PATTERN),
                  Field(json_schema_extra={"format": "uscc"})]
@@ -41,7 +41,8 @@ UsccOrCitizenId = Annotated[str, StringConstraints(min_length=15, max_length=18,
                             Field(json_schema_extra={"format": "uscc-or-citizen-id"})]
 
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
-HTTP_URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@]+(?:[/?#][^\s]*)?$"
+HTTP_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?)"
+                    r"(?:[/?#][^\s]*)?$")
 
 
 def enum_from(values: Callable[[], Iterable[str]]) -> Callable[[JsonDict], None]:

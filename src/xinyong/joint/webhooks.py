@@ -40,7 +40,10 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def register_webhook(session: Session, dept: Department, *, url: str, secret: str) -> Webhook:
-    parsed = urlparse(url.strip())
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://["
+        raise Refused("url 不是有效的地址，请填写 http:// 或 https:// 开头的完整地址，如 https://example.gov.cn/hook") from None
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise Refused("url 应为 http:// 或 https:// 开头的完整地址")
     if len(secret) < 16:

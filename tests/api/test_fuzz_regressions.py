@@ -1,0 +1,101 @@
+"""Server errors and schema mismatches the API fuzzer (test_schemathesis.py) found, each pinned down on SQLite
+and PostgreSQL through the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from due_process_support import PNG, b64, org, penalty, world
+from xinyong.joint.models import Webhook
+from xinyong.objections.models import Objection
+from xinyong.repair.models import RepairApplication
+
+TODAY = date.today()
+
+
+@pytest.mark.parametrize("month", ["0000-01", "0001-01", "9999-12", "1899-12", "3000-01"])
+@pytest.mark.parametrize("path", ["/api/v1/stats/joint", "/api/v1/stats/joint.xlsx"])
+def test_joint_stats_for_a_month_outside_the_calendar_is_refused_in_chinese(client, db: Session, path: str,
+                                                                           month: str) -> None:
+    w = world(db)
+    r = client.get(path, params={"month": month}, headers=w.auth("scjg"))
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "month" in r.json()["detail"] or "月" in r.json()["detail"]
+
+
+def test_joint_stats_for_the_first_and_last_documented_months_answer(client, db: Session) -> None:
+    w = world(db)
+    for month in ("1900-01", "2999-12"):
+        assert client.get("/api/v1/stats/joint", params={"month": month}, headers=w.auth("scjg")).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["http://[", "https://[::1", "http://[zz]/hook"])
+def test_webhook_with_a_broken_address_is_refused_and_nothing_is_written(client, db: Session, url: str) -> None:
+    w = world(db)
+    r = client.post("/api/v1/webhooks", json={"url": url, "secret": "s" * 16}, headers=w.auth("scjg"))
+    assert r.status_code == 422
+    assert "url" in r.json()["detail"] or "地址" in r.json()["detail"]
+    assert db.scalar(select(func.count()).select_from(Webhook)) == 0
+
+
+def _objection(record_id: int, code: str) -> dict[str, object]:
+    return {"applicant_name": "张三", "contact": "13800000000", "subject_code": code, "record_id": record_id,
+            "reason": "处罚内容记载有误，请核实"}
+
+
+def test_objection_to_another_subjects_record_answers_as_if_the_record_did_not_exist(client, db: Session) -> None:
+    w = world(db)
+    mine, theirs = org(db), org(db)
+    rec = penalty(db, theirs, w.scjg, decided=TODAY - timedelta(days=20))
+    db.commit()
+    foreign = client.post("/api/v1/objections", json=_objection(rec.id, mine.uscc or ""))
+    missing = client.post("/api/v1/objections", json=_objection(rec.id + 1000, mine.uscc or ""))
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json()["detail"] == missing.json()["detail"].replace(str(rec.id + 1000), str(rec.id))
+    assert db.scalar(select(func.count()).select_from(Objection)) == 0
+    own = client.post("/api/v1/objections", json=_objection(rec.id, theirs.uscc or ""))
+    assert own.status_code == 201
+
+
+def test_repair_for_another_subjects_record_answers_as_if_the_record_did_not_exist(client, db: Session) -> None:
+    w = world(db)
+    mine, theirs = org(db), org(db)
+    rec = penalty(db, theirs, w.scjg, decided=TODAY - timedelta(days=200))
+    db.commit()
+
+    def apply(record_id: int, code: str) -> object:
+        return client.post("/api/v1/repair-applications", json={
+            "record_id": record_id, "subject_code": code, "applicant_name": "李四", "contact": "13900000000",
+            "statement": "已缴清罚款并完成整改", "obligations_fulfilled": True, "sign_commitment_as": "李四",
+            "attachments": [{"filename": "凭证.png", "content_base64": b64(PNG)}]})
+
+    foreign, missing = apply(rec.id, mine.uscc or ""), apply(rec.id + 1000, mine.uscc or "")
+    assert foreign.status_code == missing.status_code == 404  # type: ignore[attr-defined]
+    assert foreign.json()["detail"] == missing.json()["detail"].replace(  # type: ignore[attr-defined]
+        str(rec.id + 1000), str(rec.id))
+    assert db.scalar(select(func.count()).select_from(RepairApplication)) == 0
+    assert apply(rec.id, theirs.uscc or "").status_code == 201  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("month", ["0000-01", "0001-01", "9999-12"])
+def test_joint_stats_service_refuses_months_whose_neighbours_are_not_dates(db: Session, month: str) -> None:
+    from xinyong.core.errors import Refused
+    from xinyong.joint import stats
+
+    with pytest.raises(Refused, match="1900 至 2999"):
+        stats.joint_stats(db, month, today=TODAY)
+
+
+def test_webhook_service_refuses_an_unparsable_address(db: Session) -> None:
+    from xinyong.core.errors import Refused
+    from xinyong.joint import webhooks
+
+    w = world(db)
+    with pytest.raises(Refused, match="不是有效的地址"):
+        webhooks.register_webhook(db, w.scjg, url="http://[", secret="s" * 16)
+    assert db.scalar(select(func.count()).select_from(Webhook)) == 0
