@@ -180,9 +180,7 @@ def check_form(request: Request, db: DbSession, user: CurrentUser, subject: Anno
     dept = _user_dept(db, user)
     form = {"subject": subject, "matter": matter, "matter_type": matter_type, "purpose": purpose}
     try:
-        body = CheckIn.model_construct(subject=subject, matter=matter, matter_type=matter_type,  # type: ignore[arg-type]
-                                       purpose=purpose)
-        out = _run_check(dept, body, user.id)
+        out = _run_check(dept, CheckIn(subject=subject, matter=matter, matter_type=matter_type, purpose=purpose), user.id)
     except Refused as exc:
         return _page(request, user, dept, form=form, error=exc.detail)
     return _page(request, user, dept, form=form, check=out)

@@ -3,38 +3,41 @@ state its limits in the schema (/openapi.json), so that what the document allows
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from xinyong.checks.batch import MAX_BATCH
+from xinyong.checks.rules import MATTER_TYPES
 from xinyong.checks.service import MAX_MATTER, MAX_PURPOSE, MAX_QUERY
 from xinyong.core.api_types import VISIBLE_PATTERN
 
-MatterType = Literal["license", "procurement", "subsidy", "hiring", "honour", "other"]
 MATTER_TYPE_HELP = ("核查事项类型：license 行政许可 / procurement 政府采购与招标投标 / subsidy 财政资金与补贴 / "
                     "hiring 招录聘用 / honour 评先评优 / other 其他")
 # Blank, or a purpose with something visible in it (the service strips it).
 PURPOSE_PATTERN = r"^(?:\s*|" + VISIBLE_PATTERN[1:-1] + r")$"
+# Stated, not enforced by pydantic: the service refuses with reasons that list the options and the limits.
+_SUBJECT: JsonDict = {"minLength": 1, "maxLength": MAX_QUERY, "pattern": VISIBLE_PATTERN}
+_MATTER: JsonDict = {"minLength": 1, "maxLength": MAX_MATTER, "pattern": VISIBLE_PATTERN}
+_MATTER_TYPE: JsonDict = {"enum": list(MATTER_TYPES)}
+_SUBJECTS: JsonDict = {"minItems": 1, "maxItems": MAX_BATCH}
+_PURPOSE: JsonDict = {"maxLength": MAX_PURPOSE, "pattern": PURPOSE_PATTERN}
 
 
 class CheckIn(BaseModel):
-    subject: str = Field(min_length=1, max_length=MAX_QUERY, pattern=VISIBLE_PATTERN,
-                         description="统一社会信用代码、主体全称或公民身份号码")
-    matter: str = Field(min_length=1, max_length=MAX_MATTER, pattern=VISIBLE_PATTERN,
-                        description="核查事项，如“某某项目招标”（用于“应查必查”统计）")
-    matter_type: MatterType = Field(description=MATTER_TYPE_HELP)
-    purpose: str = Field("", max_length=MAX_PURPOSE, pattern=PURPOSE_PATTERN,
-                         description="核查目的；核查自然人（公民身份号码）时必填")
+    subject: str = Field(json_schema_extra=_SUBJECT, description="统一社会信用代码、主体全称或公民身份号码")
+    matter: str = Field(json_schema_extra=_MATTER, description="核查事项，如“某某项目招标”（用于“应查必查”统计）")
+    matter_type: str = Field(json_schema_extra=_MATTER_TYPE, description=MATTER_TYPE_HELP)
+    purpose: str = Field("", json_schema_extra=_PURPOSE, description="核查目的；核查自然人（公民身份号码）时必填")
 
 
 class BatchCheckIn(BaseModel):
-    subjects: list[Annotated[str, Field(min_length=1, max_length=MAX_QUERY, pattern=VISIBLE_PATTERN)]] = Field(
-        min_length=1, max_length=MAX_BATCH, description="1 至 100000 个统一社会信用代码、名称或公民身份号码")
-    matter: str = Field(min_length=1, max_length=MAX_MATTER, pattern=VISIBLE_PATTERN, description="核查事项")
-    matter_type: MatterType = Field(description=MATTER_TYPE_HELP)
-    purpose: str = Field("", max_length=MAX_PURPOSE, pattern=PURPOSE_PATTERN,
-                         description="核查目的；名单中有公民身份号码时必填")
+    subjects: list[str] = Field(json_schema_extra=_SUBJECTS,
+                                description=f"1 至 {MAX_BATCH} 个统一社会信用代码、名称或公民身份号码")
+    matter: str = Field(json_schema_extra=_MATTER, description="核查事项")
+    matter_type: str = Field(json_schema_extra=_MATTER_TYPE, description=MATTER_TYPE_HELP)
+    purpose: str = Field("", json_schema_extra=_PURPOSE, description="核查目的；名单中有公民身份号码时必填")
 
 
 class CheckOut(BaseModel):

@@ -25,13 +25,13 @@ class CommitmentIn(BaseModel):
     type: str = Field(min_length=1, max_length=32, json_schema_extra=enum_from(lambda: templates()),
                       description="承诺类型：notice 告知承诺 / voluntary 主动承诺 / industry 行业自律承诺 / repair 信用修复承诺"
                                   "（见 GET /api/v1/commitment-templates）")
-    uscc: Uscc = Field(description="承诺主体的统一社会信用代码")
-    signer_name: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN,
+    uscc: Uscc = Field(min_length=18, max_length=18, description="承诺主体的统一社会信用代码")
+    signer_name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN},
                              description="签署人（法定代表人或授权代表）姓名")
-    signer_uscc: Uscc = Field(description="签署单位的统一社会信用代码（须与承诺主体一致）")
+    signer_uscc: Uscc = Field(min_length=18, max_length=18, description="签署单位的统一社会信用代码（须与承诺主体一致）")
     matter: str = Field(default="", max_length=1000,
                         description="承诺事项（如办理的审批事项、自愿承诺的内容）；信用修复承诺以外必填")
-    acceptor: str | None = Field(default=None, max_length=64, pattern=VISIBLE_PATTERN,
+    acceptor: str | None = Field(default=None, max_length=64, json_schema_extra={"pattern": VISIBLE_PATTERN},
                                  description="受理部门代码（告知承诺必填）")
     record_id: int | None = Field(default=None, ge=1, description="信用修复承诺：所针对的信用记录编号（必填）")
 
@@ -62,4 +62,4 @@ class CommitmentOut(BaseModel):
 class OutcomeIn(BaseModel):
     outcome: Literal["fulfilled", "breached"] = Field(description="fulfilled 已履约 / breached 违诺")
     on: date | None = Field(default=None, description="认定日期，默认今天")
-    note: str = Field(min_length=2, max_length=2000, pattern=TEXT_PATTERN, description="履约或违诺情况说明")
+    note: str = Field(min_length=2, max_length=2000, json_schema_extra={"pattern": TEXT_PATTERN}, description="履约或违诺情况说明")

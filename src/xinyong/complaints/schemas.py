@@ -14,9 +14,9 @@ from xinyong.objections.schemas import MAX_ATTACHMENTS, AttachmentIn, TimelineOu
 class ComplaintIn(BaseModel):
     category: str = Field(min_length=1, max_length=32, json_schema_extra=enum_from(
         lambda: get_config().complaints.categories), description="类别，见 GET /api/v1/complaint-categories")
-    target_name: str = Field(min_length=1, max_length=300, pattern=VISIBLE_PATTERN, description="被投诉举报的单位或个人")
-    target_code: Uscc | None = Field(default=None, description="被投诉举报单位的统一社会信用代码（如知道）")
-    content: str = Field(min_length=10, max_length=5000, pattern=TEXT_PATTERN, description="投诉举报内容：时间、地点、事实")
+    target_name: str = Field(min_length=1, max_length=300, json_schema_extra={"pattern": VISIBLE_PATTERN}, description="被投诉举报的单位或个人")
+    target_code: Uscc | None = Field(default=None, max_length=18, description="被投诉举报单位的统一社会信用代码（如知道）")
+    content: str = Field(min_length=10, max_length=5000, json_schema_extra={"pattern": TEXT_PATTERN}, description="投诉举报内容：时间、地点、事实")
     reporter_name: str | None = Field(default=None, max_length=100, description="举报人姓名（可匿名）")
     reporter_contact: str | None = Field(default=None, max_length=100, description="联系方式（可匿名）")
     consent_to_disclose: bool = Field(default=False, description="是否同意向承办部门显示举报人身份")
@@ -56,7 +56,7 @@ class ComplaintDeptOut(ComplaintOut):
 
 
 class AssignIn(BaseModel):
-    dept: str = Field(min_length=1, max_length=64, pattern=VISIBLE_PATTERN, description="承办部门代码")
+    dept: str = Field(min_length=1, max_length=64, json_schema_extra={"pattern": VISIBLE_PATTERN}, description="承办部门代码")
     note: str = Field(default="", max_length=2000)
 
 

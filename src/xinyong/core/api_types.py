@@ -1,8 +1,10 @@
-"""Constrained string types for the API schemas: what a request must look like, stated in /openapi.json.
+"""What the API accepts, stated in /openapi.json: patterns, formats and enums for the request schemas.
 
-The services still check everything (with Chinese reasons, and what a pattern cannot say: check digits,
-whether a subject exists); these types make the documented schema say what is accepted, so a client (or a
-fuzzer) that follows the document sends requests the service can act on.
+The services check these rules themselves, with Chinese reasons that say what to do (and what no pattern can
+say: check digits, whether a subject exists). Stating a rule in the schema (``json_schema_extra``) rather than
+enforcing it a second time in pydantic keeps those reasons: pydantic would answer first, with a generic one.
+The API fuzzer (tests/api/test_schemathesis.py) holds the two together: requests the schema allows must not
+be refused as invalid.
 
 Custom formats (``uscc``, ``citizen-id``, ``uscc-or-citizen-id``) name the check-digit rules no JSON Schema
 pattern can express; the pattern gives the shape.
@@ -13,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
 from pydantic.config import JsonDict
+from pydantic.json_schema import WithJsonSchema
 
 # 统一社会信用代码 (GB 32100-2015): 18 characters from the code alphabet (no I, O, Z, S, V).
 USCC_PATTERN = r"^[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{10}$"
@@ -33,12 +35,13 @@ CASE_NO_PATTERN = r"^(?:YY|XF|TS)[0-9]{8}[0-9]{6,}$"
 COMMITMENT_NO_PATTERN = r"^CN[0-9]{8}[0-9]{6,}$"
 MONTH_PATTERN = r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])$"  # 1900-01 … 2999-12
 
-Uscc = Annotated[str, StringConstraints(min_length=18, max_length=18, pattern=USCC_PATTERN),
-                 Field(json_schema_extra={"format": "uscc"})]
-CitizenId = Annotated[str, StringConstraints(min_length=15, max_length=18, pattern=CITIZEN_ID_PATTERN),
-                      Field(json_schema_extra={"format": "citizen-id"})]
-UsccOrCitizenId = Annotated[str, StringConstraints(min_length=15, max_length=18, pattern=USCC_OR_CITIZEN_ID_PATTERN),
-                            Field(json_schema_extra={"format": "uscc-or-citizen-id"})]
+Uscc = Annotated[str, WithJsonSchema({"type": "string", "minLength": 18, "maxLength": 18, "pattern": USCC_PATTERN,
+                                      "format": "uscc"})]
+CitizenId = Annotated[str, WithJsonSchema({"type": "string", "minLength": 15, "maxLength": 18,
+                                           "pattern": CITIZEN_ID_PATTERN, "format": "citizen-id"})]
+UsccOrCitizenId = Annotated[str, WithJsonSchema({"type": "string", "minLength": 15, "maxLength": 18,
+                                                 "pattern": USCC_OR_CITIZEN_ID_PATTERN,
+                                                 "format": "uscc-or-citizen-id"})]
 
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
 HTTP_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[^\s/?#@\[\]]+|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?)"

@@ -16,7 +16,7 @@ from xinyong.core.errors import DomainError, Forbidden
 from xinyong.joint import service, stats, webhooks
 from xinyong.joint.config import get_measures
 from xinyong.joint.models import JointTask
-from xinyong.joint.rules import TASK_LABELS, TaskState
+from xinyong.joint.rules import TASK_LABELS
 from xinyong.joint.schemas import FeedbackIn, MeasureOut, TaskOut, WebhookIn, WebhookOut
 from xinyong.lists.models import ListEntry
 from xinyong.subjects.models import Subject
@@ -46,9 +46,14 @@ def measures() -> list[dict[str, Any]]:
 
 @router.get("/tasks", response_model=list[TaskOut], summary="本部门的联合奖惩任务")
 def tasks(db: DbSession, dept: CurrentDept,
-          state: Annotated[TaskState | None, Query(description="任务状态（不填为全部）")] = None,
+          state: Annotated[str | None, Query(json_schema_extra={"enum": list(TASK_LABELS)},
+                                             description="任务状态（不填为全部）")] = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
           offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[dict[str, Any]]:
+    if state is not None and state not in TASK_LABELS:
+        from xinyong.core.errors import Refused
+
+        raise Refused(f"state 取值无效，可选：{'、'.join(TASK_LABELS)}")
     return [service.task_out(db, t) for t in service.tasks_for_dept(db, dept.id, state=state, limit=limit,
                                                                      offset=offset)]
 
@@ -88,7 +93,7 @@ def delete_webhook(webhook_id: int, db: DbSession, dept: CurrentDept) -> dict[st
     return _hook_out(webhooks.deactivate_webhook(db, dept, webhook_id))
 
 
-Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="统计月份 YYYY-MM，如 2026-03")]
+Month = Annotated[str, Query(json_schema_extra={"pattern": MONTH_PATTERN}, description="统计月份 YYYY-MM，如 2026-03")]
 
 
 @router.get("/stats/joint", summary="联合奖惩统计（按月）")

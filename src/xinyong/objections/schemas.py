@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from xinyong.core.api_types import BASE64_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, UsccOrCitizenId
@@ -21,9 +21,9 @@ def _attachments_limit(schema: JsonDict) -> None:
 
 
 class AttachmentIn(BaseModel):
-    filename: str = Field(min_length=1, max_length=200, pattern=VISIBLE_PATTERN, description="文件名")
-    content_base64: str = Field(min_length=4, pattern=BASE64_PATTERN,
-                                json_schema_extra={"format": "attachment-base64", "contentEncoding": "base64"},
+    filename: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": VISIBLE_PATTERN}, description="文件名")
+    content_base64: str = Field(min_length=1, json_schema_extra={
+        "pattern": BASE64_PATTERN, "minLength": 4, "format": "attachment-base64", "contentEncoding": "base64"},
                                 description="文件内容的 Base64 编码；只接受 PDF、JPG、PNG（按文件内容判断）")
 
 
@@ -35,24 +35,19 @@ def _one_target(schema: JsonDict) -> None:
 
 
 class ObjectionIn(BaseModel):
+    # The service checks the one target (record or list entry) with a Chinese reason; the schema states it.
     model_config = ConfigDict(json_schema_extra=_one_target)
 
-    applicant_name: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN,
+    applicant_name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN},
                                 description="异议申请人（单位名称或姓名）")
-    contact: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN, description="联系方式（电话或邮箱）")
-    subject_code: UsccOrCitizenId = Field(description="信息主体的统一社会信用代码或公民身份号码")
+    contact: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN}, description="联系方式（电话或邮箱）")
+    subject_code: UsccOrCitizenId = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
     record_id: int | None = Field(default=None, ge=1, description="有异议的信用记录编号（与 entry_id 二选一）")
     entry_id: int | None = Field(default=None, ge=1, description="有异议的名单信息编号（与 record_id 二选一）")
-    reason: str = Field(min_length=5, max_length=4000, pattern=TEXT_PATTERN, description="异议事项：哪里有误、理由")
+    reason: str = Field(min_length=5, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="异议事项：哪里有误、理由")
     requested: str | None = Field(default=None, max_length=2000, description="请求：更正为何内容或撤销")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
                                             json_schema_extra=_attachments_limit)
-
-    @model_validator(mode="after")
-    def _exactly_one_target(self) -> ObjectionIn:
-        if (self.record_id is None) == (self.entry_id is None):
-            raise ValueError("请指明有异议的信用记录（record_id）或名单信息（entry_id），二者选一")
-        return self
 
 
 class ObjectionCreated(BaseModel):
@@ -102,11 +97,11 @@ class NoteIn(BaseModel):
 
 class AnswerIn(BaseModel):
     suggestion: Literal["correct", "revoke", "uphold"] = Field(description="核实结论：correct 更正 / revoke 撤销 / uphold 维持")
-    text: str = Field(min_length=2, max_length=4000, pattern=TEXT_PATTERN, description="核实情况说明")
+    text: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="核实情况说明")
 
 
 class DecisionIn(BaseModel):
     outcome: Literal["corrected", "revoked", "upheld"]
-    note: str = Field(min_length=2, max_length=4000, pattern=TEXT_PATTERN, description="决定理由（告知申请人）")
+    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="决定理由（告知申请人）")
     corrections: dict[str, str] = Field(default_factory=dict,
                                         description="更正时：字段名 → 更正后的值（目录字段名，如 penalty_content）")

@@ -31,15 +31,15 @@ class EligibilityOut(BaseModel):
 
 class RepairIn(BaseModel):
     record_id: int = Field(ge=1, description="申请修复的信用记录编号")
-    subject_code: UsccOrCitizenId = Field(description="信息主体的统一社会信用代码或公民身份号码")
-    applicant_name: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN)
-    contact: str = Field(min_length=1, max_length=100, pattern=VISIBLE_PATTERN)
-    statement: str = Field(min_length=5, max_length=4000, pattern=TEXT_PATTERN,
+    subject_code: UsccOrCitizenId = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
+    applicant_name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN})
+    contact: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN})
+    statement: str = Field(min_length=5, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN},
                            description="纠正失信行为、履行法定义务的情况")
     obligations_fulfilled: bool = Field(description="声明已履行行政处罚决定等法定义务")
-    commitment_no: str | None = Field(default=None, pattern=COMMITMENT_NO_PATTERN,
+    commitment_no: str | None = Field(default=None, json_schema_extra={"pattern": COMMITMENT_NO_PATTERN},
                                       description="已签署的信用修复承诺编号（如 CN20260305000012）")
-    sign_commitment_as: str | None = Field(default=None, max_length=100, pattern=VISIBLE_PATTERN,
+    sign_commitment_as: str | None = Field(default=None, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN},
                                            description="未签署时，在申请中一并签署信用修复承诺：签署人姓名")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
                                             json_schema_extra=_attachments_limit)
@@ -76,4 +76,4 @@ class RepairFullOut(RepairOut):
 
 
 class DecideIn(BaseModel):
-    note: str = Field(min_length=2, max_length=4000, pattern=TEXT_PATTERN, description="决定说明；不予修复时写明理由")
+    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="决定说明；不予修复时写明理由")

@@ -63,7 +63,7 @@ def report_page(request: Request, uscc: str, db: DbSession) -> Response:
 
 class PersonReportIn(BaseModel):
     citizen_id: CitizenId = Field(description="公民身份号码（仅用于查找，不保存明文）")
-    purpose: str = Field(min_length=1, max_length=500, pattern=VISIBLE_PATTERN,
+    purpose: str = Field(min_length=1, max_length=500, json_schema_extra={"pattern": VISIBLE_PATTERN},
                          description="查询目的，如“公务员招录政审”（记入审计日志）")
 
 

@@ -32,7 +32,7 @@ class SearchOut(BaseModel):
 
 @router.get("/search", response_model=SearchOut, summary="按名称或统一社会信用代码查询法人和非法人组织")
 def search(db: DbSession,
-           q: Annotated[str, Query(pattern=QUERY_PATTERN,
+           q: Annotated[str, Query(json_schema_extra={"pattern": QUERY_PATTERN},
                                    description="名称、名称中的几个字或统一社会信用代码（可只输入一部分），"
                                                "至少 2 个字（标点、空白不计）；超过 100 个字时只按前 100 个字查询")],
            limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description="每页条数，1–100")] = 10,
