@@ -99,3 +99,35 @@ def test_webhook_service_refuses_an_unparsable_address(db: Session) -> None:
     with pytest.raises(Refused, match="不是有效的地址"):
         webhooks.register_webhook(db, w.scjg, url="http://[", secret="s" * 16)
     assert db.scalar(select(func.count()).select_from(Webhook)) == 0
+
+
+HUGE = 2**64  # past every integer column (SQLite INTEGER and PostgreSQL bigint)
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/api/v1/objections", {"applicant_name": "张三", "contact": "13800000000", "subject_code": "91371402MA3C5X0Q3H",
+                            "record_id": HUGE, "reason": "处罚内容记载有误，请核实"}),
+    ("/api/v1/objections", {"applicant_name": "张三", "contact": "13800000000", "subject_code": "91371402MA3C5X0Q3H",
+                            "entry_id": HUGE, "reason": "名单信息记载有误，请核实"}),
+    ("/api/v1/repair-applications", {"record_id": HUGE, "subject_code": "91371402MA3C5X0Q3H", "applicant_name": "李四",
+                                     "contact": "13900000000", "statement": "已缴清罚款并完成整改",
+                                     "obligations_fulfilled": True}),
+    ("/api/v1/commitments", {"type": "repair", "uscc": "91371402MA3C5X0Q3H", "signer_uscc": "91371402MA3C5X0Q3H",
+                             "signer_name": "王五", "record_id": HUGE}),
+])
+def test_a_body_id_past_the_column_range_is_refused_not_a_server_error(client, db: Session, path: str,
+                                                                      body: dict[str, object]) -> None:
+    r = client.post(path, json=body)
+    assert r.status_code == 422
+    assert "过大" in r.json()["detail"]
+
+
+def test_a_list_entry_citing_a_record_id_past_the_column_range_is_refused(client, db: Session) -> None:
+    w = world(db)
+    subject = org(db)
+    db.commit()
+    r = client.post("/api/v1/list-entries", headers=w.auth("scjg"), json={
+        "subject": subject.uscc, "list_type": "scjg_serious_illegal", "decision_no": "德市监严失〔2026〕1号",
+        "decision_date": TODAY.isoformat(), "facts": "生产销售不符合食品安全标准的食品", "basis": "第九条",
+        "record_id": HUGE})
+    assert r.status_code == 422 and "record_id" in r.json()["detail"]

@@ -132,7 +132,8 @@ async def check_batch(request: Request, dept: KeyDept) -> Response:
     return _json(out)
 
 
-@router.get("/checks/batch/{batch_id}.xlsx", summary="批量核查结果（XLSX）")
+@router.get("/checks/batch/{batch_id}.xlsx", summary="批量核查结果（XLSX）", response_class=Response,
+            responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
 def batch_download(batch_id: int, db: DbSession, dept: KeyDept) -> Response:
     return _xlsx(batch.batch_xlsx(db, batch_id, dept), batch_id)
 

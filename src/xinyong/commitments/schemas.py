@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from xinyong.commitments.config import templates
-from xinyong.core.api_types import TEXT_PATTERN, VISIBLE_PATTERN, Uscc, enum_from
+from xinyong.core.api_types import TEXT_PATTERN, VISIBLE_PATTERN, BigIdIn, Uscc, enum_from
 
 
 class TemplateOut(BaseModel):
@@ -33,7 +33,7 @@ class CommitmentIn(BaseModel):
                         description="承诺事项（如办理的审批事项、自愿承诺的内容）；信用修复承诺以外必填")
     acceptor: str | None = Field(default=None, max_length=64, json_schema_extra={"pattern": VISIBLE_PATTERN},
                                  description="受理部门代码（告知承诺必填）")
-    record_id: int | None = Field(default=None, ge=1, description="信用修复承诺：所针对的信用记录编号（必填）")
+    record_id: BigIdIn | None = Field(default=None, description="信用修复承诺：所针对的信用记录编号（必填）")
 
 
 class CommitmentOut(BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Annotated
 
+from annotated_types import Ge, Le
 from pydantic.config import JsonDict
 from pydantic.json_schema import WithJsonSchema
 
@@ -34,6 +35,11 @@ TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x0
 CASE_NO_PATTERN = r"^(?:YY|XF|TS)[0-9]{8}[0-9]{6,}$"
 COMMITMENT_NO_PATTERN = r"^CN[0-9]{8}[0-9]{6,}$"
 MONTH_PATTERN = r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])$"  # 1900-01 … 2999-12
+
+# Ids of rows in a request body (records, list entries: BigInteger keys). Enforced: an id past the column's
+# range would reach the database driver and fail there.
+MAX_BIG_ID = 2**63 - 1
+BigIdIn = Annotated[int, Ge(1), Le(MAX_BIG_ID)]
 
 Uscc = Annotated[str, WithJsonSchema({"type": "string", "minLength": 18, "maxLength": 18, "pattern": USCC_PATTERN,
                                       "format": "uscc"})]

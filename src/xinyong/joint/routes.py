@@ -32,6 +32,9 @@ def _today() -> date:
     return date.today()
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def _this_month() -> str:
     return f"{_today():%Y-%m}"
 
@@ -101,10 +104,11 @@ def joint_stats(db: DbSession, dept: CurrentDept, month: Month) -> dict[str, Any
     return stats.joint_stats(db, month, today=_today())
 
 
-@router.get("/stats/joint.xlsx", summary="联合奖惩统计导出（XLSX）")
+@router.get("/stats/joint.xlsx", summary="联合奖惩统计导出（XLSX）", response_class=Response,
+            responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}})
 def joint_stats_xlsx(db: DbSession, dept: CurrentDept, month: Month) -> Response:
     data = stats.joint_stats_xlsx(stats.joint_stats(db, month, today=_today()))
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(data, media_type=XLSX_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="joint-{month}.xlsx"'})
 
 

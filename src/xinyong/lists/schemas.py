@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from xinyong.core.api_types import TEXT_PATTERN, VISIBLE_PATTERN, CitizenId, UsccOrCitizenId, enum_from
+from xinyong.core.api_types import (
+    TEXT_PATTERN,
+    VISIBLE_PATTERN,
+    BigIdIn,
+    CitizenId,
+    UsccOrCitizenId,
+    enum_from,
+)
 from xinyong.lists.config import get_list_types
 
 
@@ -51,7 +58,7 @@ class ListEntryIn(BaseModel):
     facts: str = Field(min_length=1, max_length=5000, json_schema_extra={"pattern": TEXT_PATTERN}, description="失信（守信）事实")
     basis: str = Field(min_length=1, max_length=2000, json_schema_extra={"pattern": TEXT_PATTERN}, description="列入依据（法律条款）")
     term_end: date | None = Field(default=None, description="期限截止日；不填按名单类型的默认期限")
-    record_id: int | None = Field(default=None, ge=1, description="所依据的信用记录编号；不填时按决定书文号查找")
+    record_id: BigIdIn | None = Field(default=None, description="所依据的信用记录编号；不填时按决定书文号查找")
     persons: list[PersonIn] = Field(default_factory=list, max_length=20)
 
 

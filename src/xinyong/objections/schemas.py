@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from xinyong.core.api_types import BASE64_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, UsccOrCitizenId
+from xinyong.core.api_types import BASE64_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, BigIdIn, UsccOrCitizenId
 from xinyong.objections.config import get_config
 
 MAX_ATTACHMENTS = 20  # a hard bound; the configured number (due_process.yaml) is stated in the schema
@@ -42,8 +42,8 @@ class ObjectionIn(BaseModel):
                                 description="异议申请人（单位名称或姓名）")
     contact: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN}, description="联系方式（电话或邮箱）")
     subject_code: UsccOrCitizenId = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
-    record_id: int | None = Field(default=None, ge=1, description="有异议的信用记录编号（与 entry_id 二选一）")
-    entry_id: int | None = Field(default=None, ge=1, description="有异议的名单信息编号（与 record_id 二选一）")
+    record_id: BigIdIn | None = Field(default=None, description="有异议的信用记录编号（与 entry_id 二选一）")
+    entry_id: BigIdIn | None = Field(default=None, description="有异议的名单信息编号（与 record_id 二选一）")
     reason: str = Field(min_length=5, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="异议事项：哪里有误、理由")
     requested: str | None = Field(default=None, max_length=2000, description="请求：更正为何内容或撤销")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,

@@ -6,7 +6,13 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from xinyong.core.api_types import COMMITMENT_NO_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, UsccOrCitizenId
+from xinyong.core.api_types import (
+    COMMITMENT_NO_PATTERN,
+    TEXT_PATTERN,
+    VISIBLE_PATTERN,
+    BigIdIn,
+    UsccOrCitizenId,
+)
 from xinyong.objections.schemas import MAX_ATTACHMENTS, AttachmentIn, TimelineOut, _attachments_limit
 
 
@@ -30,7 +36,7 @@ class EligibilityOut(BaseModel):
 
 
 class RepairIn(BaseModel):
-    record_id: int = Field(ge=1, description="申请修复的信用记录编号")
+    record_id: BigIdIn = Field(description="申请修复的信用记录编号")
     subject_code: UsccOrCitizenId = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
     applicant_name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN})
     contact: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN})
