@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,8 @@ from xinyong.web.sections import register_admin_link
 from xinyong.web.templating import render
 
 router = APIRouter(tags=["投诉举报"])
+ACTIONS = {"accept": service.accept, "return": service.return_to_office, "conclude": service.conclude,
+           "reject": service.reject}
 pages = APIRouter(include_in_schema=False)
 
 
@@ -78,9 +80,9 @@ def assign(case_no: str, body: AssignIn, db: DbSession, dept: CurrentDept) -> An
 
 @router.post("/complaints/{case_no}/{action}", response_model=ComplaintDeptOut,
              summary="承办部门受理（accept）、退回（return）、办结（conclude）；信用办不予受理（reject）")
-def act(case_no: str, action: str, body: StepIn, db: DbSession, dept: CurrentDept) -> Any:
-    fn = {"accept": service.accept, "return": service.return_to_office, "conclude": service.conclude,
-          "reject": service.reject}.get(action)
+def act(case_no: str, action: Annotated[str, Path(json_schema_extra={"enum": list(ACTIONS)})], body: StepIn,
+        db: DbSession, dept: CurrentDept) -> Any:
+    fn = ACTIONS.get(action)
     if fn is None:
         raise NotFound("不支持的操作：可用 accept、return、conclude、reject、assign")
     c = fn(db, _cid(db, case_no), dept=dept, today=casework.today(), note=body.note, actor=None)

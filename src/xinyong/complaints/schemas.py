@@ -61,4 +61,4 @@ class AssignIn(BaseModel):
 
 
 class StepIn(BaseModel):
-    note: str = Field(default="", max_length=4000)
+    note: str = Field(default="", max_length=4000, description="办理说明；退回、办结、不予受理时必填（至少 2 个字）")

@@ -21,6 +21,7 @@ from xinyong.objections.schemas import (
     ObjectionIn,
     ObjectionOut,
     ObjectionPublicOut,
+    RejectIn,
 )
 from xinyong.records.models import Record
 from xinyong.web.deps import CurrentDept, CurrentUser, DbSession, OptionalDept
@@ -88,7 +89,7 @@ def accept(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
 
 
 @router.post("/objections/{case_no}/reject", response_model=ObjectionOut, summary="信用办不予受理（须写明理由）")
-def reject(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
+def reject(case_no: str, body: RejectIn, db: DbSession, dept: CurrentDept) -> Any:
     return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
                                                reason=body.note))
 

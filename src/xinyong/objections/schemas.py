@@ -95,6 +95,11 @@ class NoteIn(BaseModel):
     note: str = Field(default="", max_length=2000, description="办理意见；不予受理时必须写明理由")
 
 
+class RejectIn(BaseModel):
+    note: str = Field(max_length=2000, json_schema_extra={"minLength": 2, "pattern": TEXT_PATTERN},
+                      description="不予受理的理由（告知申请人），至少 2 个字")
+
+
 class AnswerIn(BaseModel):
     suggestion: Literal["correct", "revoke", "uphold"] = Field(description="核实结论：correct 更正 / revoke 撤销 / uphold 维持")
     text: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="核实情况说明")
