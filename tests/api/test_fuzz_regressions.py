@@ -131,3 +131,27 @@ def test_a_list_entry_citing_a_record_id_past_the_column_range_is_refused(client
         "decision_date": TODAY.isoformat(), "facts": "生产销售不符合食品安全标准的食品", "basis": "第九条",
         "record_id": HUGE})
     assert r.status_code == 422 and "record_id" in r.json()["detail"]
+
+
+def test_assigning_a_complaint_to_an_unknown_department_is_422_and_the_case_stays(client, db: Session) -> None:
+    from xinyong.complaints import service as complaints
+    from xinyong.objections import casework
+
+    w = world(db)
+    done = complaints.submit(db, {"category": "环境污染", "target_name": "德州某公司",  # STHJ: not registered
+                                  "content": "该单位长期拖欠货款，拒不履行合同约定"}, [], idempotency_key=None,
+                             today=casework.today())
+    db.commit()
+    case_no = done.complaint.case_no
+    r = client.post(f"/api/v1/complaints/{case_no}/assign", json={"dept": "NOPE"}, headers=w.auth("office"))
+    assert r.status_code == 422 and "NOPE" in r.json()["detail"] and "部门代码" in r.json()["detail"], r.text
+    assert client.post(f"/api/v1/complaints/{case_no}/assign", json={"dept": "SW"},
+                       headers=w.auth("office")).status_code == 200
+
+
+def test_a_commitment_naming_an_unknown_accepting_department_is_422(client, db: Session) -> None:
+    subject = org(db)
+    db.commit()
+    r = client.post("/api/v1/commitments", json={"type": "notice", "uscc": subject.uscc, "signer_uscc": subject.uscc,
+                                                 "signer_name": "王五", "matter": "食品经营许可", "acceptor": "NOPE"})
+    assert r.status_code == 422 and "NOPE" in r.json()["detail"]

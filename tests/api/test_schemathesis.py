@@ -205,7 +205,7 @@ def _path_id_out_of_range(path: str, crash: str) -> bool:
     return too_big and _path_id_out_of_range_error(crash)
 
 
-CHECKS = ("not_a_server_error", "response_schema_conformance", "content_type_conformance")
+CHECKS = ("not_a_server_error", "response_schema_conformance", "content_type_conformance", "status_code_conformance", "ensure_resource_availability", "use_after_free", "response_headers_conformance")
 
 
 def fuzz(headers: dict[str, str]) -> Run:
