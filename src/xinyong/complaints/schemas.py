@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from xinyong.core.api_types import TEXT_PATTERN, VISIBLE_PATTERN, Uscc, enum_from
+from xinyong.core.api_types import REASON_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, Uscc, enum_from
 from xinyong.objections.config import get_config
 from xinyong.objections.schemas import MAX_ATTACHMENTS, AttachmentIn, TimelineOut, _attachments_limit
 
@@ -61,4 +61,8 @@ class AssignIn(BaseModel):
 
 
 class StepIn(BaseModel):
-    note: str = Field(default="", max_length=4000, description="办理说明；退回、办结、不予受理时必填（至少 2 个字）")
+    model_config = ConfigDict(json_schema_extra={"required": ["note"]})
+
+    # Stated as required: return, conclude and reject refuse a missing reason; accept takes one too.
+    note: str = Field(default="", max_length=4000, json_schema_extra={"minLength": 2, "pattern": REASON_PATTERN},
+                      description="办理说明；退回、办结、不予受理时必填（至少 2 个字）")

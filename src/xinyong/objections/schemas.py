@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from xinyong.core.api_types import BASE64_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN, BigIdIn, UsccOrCitizenId
+from xinyong.core.api_types import (
+    BASE64_PATTERN,
+    REASON_PATTERN,
+    TEXT_PATTERN,
+    VISIBLE_PATTERN,
+    BigIdIn,
+    UsccOrCitizenId,
+)
 from xinyong.objections.config import get_config
 
 MAX_ATTACHMENTS = 20  # a hard bound; the configured number (due_process.yaml) is stated in the schema
@@ -96,17 +103,17 @@ class NoteIn(BaseModel):
 
 
 class RejectIn(BaseModel):
-    note: str = Field(max_length=2000, json_schema_extra={"minLength": 2, "pattern": TEXT_PATTERN},
+    note: str = Field(max_length=2000, json_schema_extra={"minLength": 2, "pattern": REASON_PATTERN},
                       description="不予受理的理由（告知申请人），至少 2 个字")
 
 
 class AnswerIn(BaseModel):
     suggestion: Literal["correct", "revoke", "uphold"] = Field(description="核实结论：correct 更正 / revoke 撤销 / uphold 维持")
-    text: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="核实情况说明")
+    text: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": REASON_PATTERN}, description="核实情况说明")
 
 
 class DecisionIn(BaseModel):
     outcome: Literal["corrected", "revoked", "upheld"]
-    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="决定理由（告知申请人）")
+    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": REASON_PATTERN}, description="决定理由（告知申请人）")
     corrections: dict[str, str] = Field(default_factory=dict,
                                         description="更正时：字段名 → 更正后的值（目录字段名，如 penalty_content）")

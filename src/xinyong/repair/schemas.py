@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from xinyong.core.api_types import (
     COMMITMENT_NO_PATTERN,
+    REASON_PATTERN,
     TEXT_PATTERN,
     VISIBLE_PATTERN,
     BigIdIn,
@@ -82,4 +83,4 @@ class RepairFullOut(RepairOut):
 
 
 class DecideIn(BaseModel):
-    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN}, description="决定说明；不予修复时写明理由")
+    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": REASON_PATTERN}, description="决定说明；不予修复时写明理由")
