@@ -59,7 +59,8 @@ def _case_for(db: Session, case_no: str, code: str | None, dept: Department | No
 
 
 @router.get("/objections/{case_no}", summary="查询异议办理情况（申请人凭查询码；办理部门凭 API 密钥）",
-            responses={200: {"model": ObjectionOut}})
+            responses={200: {"model": ObjectionOut | ObjectionPublicOut,
+                             "description": "办理部门：完整办理情况；申请人凭查询码：公开部分"}})
 def get_case(case_no: str, db: DbSession, dept: OptionalDept,
              code: Annotated[str | None, Query(description="查询码")] = None,
              x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> dict[str, Any]:
