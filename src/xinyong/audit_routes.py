@@ -11,12 +11,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from xinyong.access.deps import AllowUser, DbSession
+from xinyong.accounts.models import User
 from xinyong.core.audit import AuditEvent, verify_chain
-from xinyong.core.errors import Forbidden
 from xinyong.core.identifiers import mask_citizen_id
-from xinyong.web.deps import CurrentUser, DbSession
-from xinyong.web.sections import register_admin_link
-from xinyong.web.templating import CST, render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import CST, admin_context, render
 
 pages = APIRouter(include_in_schema=False)
 register_admin_link(90, "/admin/audit", "审计日志", roles=("operator", "auditor"))
@@ -48,15 +48,11 @@ def _day(value: str | None) -> date | None:
 
 
 @pages.get("/admin/audit", response_class=HTMLResponse)
-def audit_search(request: Request, db: DbSession, user: CurrentUser,
+def audit_search(request: Request, db: DbSession, user: Annotated[User, AllowUser("audit.read")],
                  actor: Annotated[str, Query()] = "", action: Annotated[str, Query()] = "",
                  entity: Annotated[str, Query()] = "", entity_id: Annotated[str, Query()] = "",
                  date_from: Annotated[str, Query()] = "", date_to: Annotated[str, Query()] = "",
                  page: Annotated[int, Query(ge=1, le=100000)] = 1, verify: Annotated[str, Query()] = "") -> Response:
-    from xinyong.web.admin import admin_context
-
-    if user.role not in ("operator", "auditor"):
-        raise Forbidden("审计日志仅对信用办和审计人员开放")
     q = select(AuditEvent)
     notes: list[str] = []
     if actor.strip():

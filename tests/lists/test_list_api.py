@@ -108,7 +108,7 @@ def test_natural_person_with_responsible_persons_masked(client: Any, db: Session
 
 
 def test_subject_page_section_lists_published_entries(client: Any, db: Session, dept_key: tuple[str, str]) -> None:
-    from xinyong.web.sections import subject_sections
+    from xinyong.ui.sections import subject_sections
 
     _, key = dept_key
     s = new_org(db)

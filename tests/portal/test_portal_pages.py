@@ -9,7 +9,7 @@ import openpyxl
 from sqlalchemy.orm import Session
 
 from xinyong.subjects import service as subjects
-from xinyong.web.sections import SubjectSection, register_subject_section
+from xinyong.ui.sections import SubjectSection, register_subject_section
 
 HTML = {"accept": "text/html"}
 

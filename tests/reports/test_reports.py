@@ -13,7 +13,7 @@ from xinyong.core.audit import AuditEvent
 from xinyong.core.crypto import sha256_hex
 from xinyong.reports import pdf, service
 from xinyong.reports.models import Report
-from xinyong.web.sections import SubjectSection, register_subject_section
+from xinyong.ui.sections import SubjectSection, register_subject_section
 
 PAGE = re.compile(rb"/Type /Page\b(?!s)")
 

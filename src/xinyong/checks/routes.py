@@ -17,28 +17,36 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from xinyong.access.deps import AllowUser, BigIdPath, DbSession, actor_of, declare, user_of
+from xinyong.access.policy import require
 from xinyong.accounts.models import Department, User
 from xinyong.checks import auth, batch, fast, rules, service, stats
 from xinyong.checks.schemas import BatchCheckIn, BatchCheckOut, CheckIn, CheckOut
 from xinyong.core.db import new_session
 from xinyong.core.errors import Forbidden, Refused, TooLarge
 from xinyong.core.settings import get_settings
-from xinyong.web.deps import CurrentUser, DbSession
-from xinyong.web.sections import register_admin_link
-from xinyong.web.templating import render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["信用核查"])
 pages = APIRouter(prefix="/admin/checks", include_in_schema=False)
 register_admin_link(30, "/admin/checks", "信用核查", ("operator", "dept"))
 
 
-async def _dept(request: Request) -> Department:
-    dept = auth.cached_dept(request)  # no I/O: stay on the event loop
-    return dept if dept is not None else await run_in_threadpool(auth.require_dept_cached, request)
+async def _dept(request: Request, action: str) -> Department:
+    dept = auth.cached(request, action)  # no I/O: stay on the event loop
+    return dept if dept is not None else await run_in_threadpool(auth.require, request, action)
+
+
+def KeyDept(action: str) -> Any:
+    """The calling department through the in-process key cache, allowed `action` by the policy."""
+    async def dept(request: Request) -> Department:
+        return await _dept(request, action)
+
+    return Depends(declare(action)(dept))
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-KeyDept = Annotated[Department, Depends(_dept)]
 
 
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
@@ -75,8 +83,9 @@ def _parse(model: type[ModelT], raw: bytes) -> ModelT:
 @router.post("/checks", summary="信用核查（单个主体）", responses={200: {"model": CheckOut}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": CheckIn.model_json_schema()}}}})
+@declare("check.run")
 async def check(request: Request) -> Response:
-    dept = await _dept(request)  # not a dependency: spare the hot path FastAPI's dependency solving
+    dept = await _dept(request, "check.run")  # not a dependency: spare the hot path FastAPI's dependency solving
     body = _parse(CheckIn, await request.body())
     data = await fast.check_json_async(dept, body.subject, body.matter, body.matter_type, body.purpose)
     if data is None:
@@ -117,7 +126,7 @@ async def _read_file(upload: Any) -> tuple[bytes, str]:
                                                                             "description": "CSV 或 XLSX 文件"},
                                                                    **{k: v for k, v in BatchCheckIn.model_json_schema()
                                                                       ["properties"].items() if k != "subjects"}}}}}}})
-async def check_batch(request: Request, dept: KeyDept) -> Response:
+async def check_batch(request: Request, dept: Annotated[Department, KeyDept("check.run")]) -> Response:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_files=1)
@@ -134,7 +143,7 @@ async def check_batch(request: Request, dept: KeyDept) -> Response:
 
 @router.get("/checks/batch/{batch_id}.xlsx", summary="批量核查结果（XLSX）", response_class=Response,
             responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
-def batch_download(batch_id: int, db: DbSession, dept: KeyDept) -> Response:
+def batch_download(batch_id: BigIdPath, db: DbSession, dept: Annotated[Department, KeyDept("check.read")]) -> Response:
     return _xlsx(batch.batch_xlsx(db, batch_id, dept), batch_id)
 
 
@@ -144,7 +153,7 @@ def _xlsx(data: bytes, batch_id: int) -> Response:
 
 
 @router.get("/checks/stats", summary="核查统计（应查必查）：按部门与事项类型")
-def check_stats(db: DbSession, dept: KeyDept,
+def check_stats(db: DbSession, dept: Annotated[Department, KeyDept("check.stats")],
                 date_from: Annotated[date | None, Query(alias="from", description="起始日期 YYYY-MM-DD")] = None,
                 date_to: Annotated[date | None, Query(alias="to", description="截止日期 YYYY-MM-DD（含）")] = None
                 ) -> dict[str, Any]:
@@ -162,20 +171,18 @@ def _user_dept(db: Any, user: User) -> Department:
 
 
 def _page(request: Request, user: User, dept: Department, **extra: Any) -> Response:
-    from xinyong.web.admin import admin_context
-
     return render(request, "checks/page.html",
                   admin_context(request, user, dept=dept, matter_types=rules.MATTER_TYPES, labels=rules.RESULT_LABELS,
                                 form=extra.pop("form", {}), **extra))
 
 
 @pages.get("", response_class=HTMLResponse)
-def check_page(request: Request, db: DbSession, user: CurrentUser) -> Response:
+def check_page(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.checks")]) -> Response:
     return _page(request, user, _user_dept(db, user))
 
 
 @pages.post("", response_class=HTMLResponse)
-def check_form(request: Request, db: DbSession, user: CurrentUser, subject: Annotated[str, Form()] = "",
+def check_form(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.checks")], subject: Annotated[str, Form()] = "",
                matter: Annotated[str, Form()] = "", matter_type: Annotated[str, Form()] = "other",
                purpose: Annotated[str, Form()] = "") -> Response:
     dept = _user_dept(db, user)
@@ -187,20 +194,22 @@ def check_form(request: Request, db: DbSession, user: CurrentUser, subject: Anno
     return _page(request, user, dept, form=form, check=out)
 
 
+@declare("admin.checks")
+def _batch_user(request: Request) -> tuple[User, Department]:
+    # its own short session (FastAPI runs this in a thread): the request holds none while the file is checked
+    session = new_session()
+    try:
+        user = user_of(session, require(actor_of(session, request), "admin.checks"))
+        return user, _user_dept(session, user)
+    finally:
+        session.close()
+
+
 @pages.post("/batch", response_class=HTMLResponse)
-async def batch_form(request: Request, file: Annotated[UploadFile, File()], matter: Annotated[str, Form()] = "",
+async def batch_form(request: Request, who: Annotated[tuple[User, Department], Depends(_batch_user)],
+                     file: Annotated[UploadFile, File()], matter: Annotated[str, Form()] = "",
                      matter_type: Annotated[str, Form()] = "other", purpose: Annotated[str, Form()] = "") -> Response:
-    from xinyong.web.deps import current_user
-
-    def who() -> tuple[User, Department]:
-        session = new_session()
-        try:
-            user = current_user(request, session)
-            return user, _user_dept(session, user)
-        finally:
-            session.close()
-
-    user, dept = await run_in_threadpool(who)
+    user, dept = who
     form = {"matter": matter, "matter_type": matter_type, "purpose": purpose}
     try:
         data, name = await _read_file(file)
@@ -213,5 +222,5 @@ async def batch_form(request: Request, file: Annotated[UploadFile, File()], matt
 
 
 @pages.get("/batch/{batch_id}.xlsx")
-def batch_page_download(batch_id: int, db: DbSession, user: CurrentUser) -> Response:
+def batch_page_download(batch_id: BigIdPath, db: DbSession, user: Annotated[User, AllowUser("admin.checks")]) -> Response:
     return _xlsx(batch.batch_xlsx(db, batch_id, _user_dept(db, user)), batch_id)

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, DbSession, declare
 from xinyong.accounts.models import Department, User
 from xinyong.commitments import rules, service
 from xinyong.commitments.config import templates
@@ -17,32 +19,34 @@ from xinyong.commitments.schemas import CommitmentIn, CommitmentOut, OutcomeIn, 
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections.casework import today as _today
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import CurrentDept, CurrentUser, DbSession
-from xinyong.web.sections import SubjectSection, register_admin_link, register_subject_section
-from xinyong.web.templating import render
+from xinyong.ui.sections import SubjectSection, register_admin_link, register_subject_section
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["信用承诺"])
 pages = APIRouter(include_in_schema=False)
 
 
 @router.get("/commitment-templates", response_model=list[TemplateOut], summary="承诺书模板（按类型）")
+@declare("public.read")
 def list_templates() -> list[dict[str, Any]]:
     return [t.model_dump() for t in templates().values()]
 
 
 @router.post("/commitments", status_code=201, response_model=CommitmentOut, summary="签署信用承诺")
-def sign(body: CommitmentIn, db: DbSession) -> dict[str, Any]:
+def sign(body: CommitmentIn, db: DbSession, actor: Annotated[Actor, Allow("commitment.sign")]) -> dict[str, Any]:
     return service.out(db, service.sign(db, body.model_dump(), today=_today()))
 
 
 @router.get("/commitments/{commitment_no}", response_model=CommitmentOut, summary="承诺书及履约情况（公开）")
+@declare("commitment.read")
 def get_commitment(commitment_no: str, db: DbSession) -> dict[str, Any]:
     return service.out(db, service.get(db, commitment_no))
 
 
 @router.post("/commitments/{commitment_no}/outcome", response_model=CommitmentOut,
              summary="受理部门登记履约或违诺（违诺形成信用记录）")
-def outcome(commitment_no: str, body: OutcomeIn, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def outcome(commitment_no: str, body: OutcomeIn, db: DbSession,
+            dept: Annotated[Department, AllowDept("commitment.outcome")]) -> dict[str, Any]:
     c = service.record_outcome(db, commitment_no, dept=dept, outcome=body.outcome, note=body.note,
                                on=body.on or _today())
     return service.out(db, c)
@@ -51,8 +55,9 @@ def outcome(commitment_no: str, body: OutcomeIn, db: DbSession, dept: CurrentDep
 # ---------------------------------------------------------------- portal
 
 @pages.get("/commitments/new", response_class=HTMLResponse)
-def new_form(request: Request, type: Annotated[str, Query()] = "voluntary", uscc: Annotated[str, Query()] = "",
-             record: Annotated[int | None, Query()] = None) -> Response:
+def new_form(request: Request, actor: Annotated[Actor, Allow("commitment.sign")],
+             type: Annotated[str, Query()] = "voluntary", uscc: Annotated[str, Query()] = "",
+             record: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None) -> Response:
     tpls = templates()
     chosen = tpls.get(type) or next(iter(tpls.values()))
     return render(request, "commitments/new.html", {"templates": tpls, "tpl": chosen,
@@ -60,7 +65,8 @@ def new_form(request: Request, type: Annotated[str, Query()] = "voluntary", uscc
 
 
 @pages.post("/commitments/new", response_class=HTMLResponse)
-def new_submit(request: Request, db: DbSession, type: Annotated[str, Form()], uscc: Annotated[str, Form()],
+def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Allow("commitment.sign")],
+               type: Annotated[str, Form()], uscc: Annotated[str, Form()],
                signer_name: Annotated[str, Form()], matter: Annotated[str, Form()] = "",
                acceptor: Annotated[str, Form()] = "", record_id: Annotated[str, Form()] = "",
                agree: Annotated[str, Form()] = "") -> Response:
@@ -82,6 +88,7 @@ def new_submit(request: Request, db: DbSession, type: Annotated[str, Form()], us
 
 
 @pages.get("/commitments/{commitment_no}", response_class=HTMLResponse)
+@declare("commitment.read")
 def show(request: Request, commitment_no: str, db: DbSession) -> Response:
     return render(request, "commitments/show.html", {"c": service.out(db, service.get(db, commitment_no))})
 
@@ -111,8 +118,6 @@ def _dept(db: Session, user: User) -> Department:
 
 
 def _page(request: Request, db: Session, user: User, *, error: str | None = None, status: int = 200) -> Response:
-    from xinyong.web.admin import admin_context
-
     dept = _dept(db, user)
     rows = [service.out(db, c) for c in service.for_dept(db, dept)]
     return render(request, "commitments/admin.html", admin_context(request, user, dept=dept, rows=rows, error=error,
@@ -120,12 +125,13 @@ def _page(request: Request, db: Session, user: User, *, error: str | None = None
 
 
 @pages.get("/admin/commitments", response_class=HTMLResponse)
-def admin_list(request: Request, db: DbSession, user: CurrentUser) -> Response:
+def admin_list(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.commitments.read")]) -> Response:
     return _page(request, db, user)
 
 
 @pages.post("/admin/commitments/{commitment_no}/outcome", response_class=HTMLResponse)
-def admin_outcome(request: Request, commitment_no: str, db: DbSession, user: CurrentUser,
+def admin_outcome(request: Request, commitment_no: str, db: DbSession,
+                  user: Annotated[User, AllowUser("admin.commitments.act")],
                   outcome: Annotated[str, Form()], note: Annotated[str, Form()]) -> Response:
     dept = _dept(db, user)
     try:

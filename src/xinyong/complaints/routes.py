@@ -9,6 +9,8 @@ from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadF
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSession, declare
 from xinyong.accounts.models import Department, User
 from xinyong.complaints import rules, service
 from xinyong.complaints.schemas import (
@@ -22,9 +24,8 @@ from xinyong.complaints.schemas import (
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import attachments, casework
 from xinyong.objections.config import get_config
-from xinyong.web.deps import CurrentDept, CurrentUser, DbSession
-from xinyong.web.sections import register_admin_link
-from xinyong.web.templating import render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["投诉举报"])
 ACTIONS = {"accept": service.accept, "return": service.return_to_office, "conclude": service.conclude,
@@ -33,13 +34,14 @@ pages = APIRouter(include_in_schema=False)
 
 
 @router.get("/complaint-categories", summary="投诉举报类别及默认承办部门代码")
+@declare("public.read")
 def list_categories() -> dict[str, str]:
     return service.categories()
 
 
 @router.post("/complaints", status_code=201, response_model=ComplaintCreated,
              summary="投诉举报（可匿名；身份加密保存，未经同意不向承办部门和被举报人显示）")
-def submit(body: ComplaintIn, db: DbSession,
+def submit(body: ComplaintIn, db: DbSession, actor: Annotated[Actor, Allow("complaint.file")],
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
@@ -51,12 +53,12 @@ def submit(body: ComplaintIn, db: DbSession,
 
 
 @router.get("/complaints", response_model=list[ComplaintDeptOut], summary="本部门承办的投诉举报（信用办：全部）")
-def list_cases(db: DbSession, dept: CurrentDept, state: Annotated[str | None, Query()] = None) -> Any:
+def list_cases(db: DbSession, dept: Annotated[Department, AllowDept("complaint.list")], state: Annotated[str | None, Query()] = None) -> Any:
     return [service.dept_out(db, c, viewer=dept, actor=f"dept:{dept.code}") for c in service.queue(db, dept, state=state)]
 
 
 @router.get("/complaints/{case_no}", response_model=ComplaintOut, summary="举报人凭查询码查询办理进度")
-def get_case(case_no: str, db: DbSession, code: Annotated[str | None, Query()] = None,
+def get_case(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("complaint.lookup")], code: Annotated[str | None, Query()] = None,
              x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> Any:
     return service.public_out(db, service.by_case(db, case_no, code or x_query_code))
 
@@ -73,7 +75,7 @@ def _dept_view(db: Session, cid: int, dept: Department) -> dict[str, Any]:
 
 
 @router.post("/complaints/{case_no}/assign", response_model=ComplaintDeptOut, summary="信用办分办")
-def assign(case_no: str, body: AssignIn, db: DbSession, dept: CurrentDept) -> Any:
+def assign(case_no: str, body: AssignIn, db: DbSession, dept: Annotated[Department, AllowDept("complaint.handle")]) -> Any:
     c = service.assign(db, _cid(db, case_no), dept=dept, to_dept=body.dept, note=body.note, today=casework.today())
     return _dept_view(db, c.id, dept)
 
@@ -81,7 +83,7 @@ def assign(case_no: str, body: AssignIn, db: DbSession, dept: CurrentDept) -> An
 @router.post("/complaints/{case_no}/{action}", response_model=ComplaintDeptOut,
              summary="承办部门受理（accept）、退回（return）、办结（conclude）；信用办不予受理（reject）")
 def act(case_no: str, action: Annotated[str, Path(json_schema_extra={"enum": list(ACTIONS)})], body: StepIn,
-        db: DbSession, dept: CurrentDept) -> Any:
+        db: DbSession, dept: Annotated[Department, AllowDept("complaint.handle")]) -> Any:
     fn = ACTIONS.get(action)
     if fn is None:
         raise NotFound("不支持的操作：可用 accept、return、conclude、reject、assign")
@@ -92,14 +94,15 @@ def act(case_no: str, action: Annotated[str, Path(json_schema_extra={"enum": lis
 # ---------------------------------------------------------------- portal
 
 @pages.get("/complaints/new", response_class=HTMLResponse)
-def new_form(request: Request) -> Response:
+def new_form(request: Request, actor: Annotated[Actor, Allow("complaint.file")]) -> Response:
     return render(request, "complaints/new.html", {"form": {}, "categories": service.categories(),
                                                    "token": secrets.token_urlsafe(16),
                                                    "policy": get_config().attachments.model_dump()})
 
 
 @pages.post("/complaints/new", response_class=HTMLResponse)
-async def new_submit(request: Request, db: DbSession, category: Annotated[str, Form()],
+async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Allow("complaint.file")],
+                     category: Annotated[str, Form()],
                      target_name: Annotated[str, Form()], content: Annotated[str, Form()],
                      token: Annotated[str, Form()], target_code: Annotated[str, Form()] = "",
                      reporter_name: Annotated[str, Form()] = "", reporter_contact: Annotated[str, Form()] = "",
@@ -127,12 +130,13 @@ async def new_submit(request: Request, db: DbSession, category: Annotated[str, F
 
 
 @pages.get("/complaints/{case_no}", response_class=HTMLResponse)
-def case_page(request: Request, case_no: str) -> Response:
+def case_page(request: Request, case_no: str, actor: Annotated[Actor, Allow("complaint.lookup")]) -> Response:
     return render(request, "complaints/case.html", {"case_no": case_no, "case": None})
 
 
 @pages.post("/complaints/{case_no}", response_class=HTMLResponse)
-def case_lookup(request: Request, case_no: str, db: DbSession, code: Annotated[str, Form()]) -> Response:
+def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[Actor, Allow("complaint.lookup")],
+                code: Annotated[str, Form()]) -> Response:
     try:
         c = service.by_case(db, case_no, code)
     except DomainError as exc:
@@ -155,7 +159,6 @@ def _dept(db: Session, user: User) -> Department:
 
 def _page(request: Request, db: Session, user: User, *, error: str | None = None, status: int = 200) -> Response:
     from xinyong.accounts.service import list_departments
-    from xinyong.web.admin import admin_context
 
     dept = _dept(db, user)
     rows = [service.dept_out(db, c, viewer=dept, actor=f"user:{user.username}") for c in service.queue(db, dept)]
@@ -165,12 +168,13 @@ def _page(request: Request, db: Session, user: User, *, error: str | None = None
 
 
 @pages.get("/admin/complaints", response_class=HTMLResponse)
-def admin_list(request: Request, db: DbSession, user: CurrentUser) -> Response:
+def admin_list(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.complaints.read")]) -> Response:
     return _page(request, db, user)
 
 
 @pages.post("/admin/complaints/{complaint_id}/{action}", response_class=HTMLResponse)
-def admin_action(request: Request, complaint_id: int, action: str, db: DbSession, user: CurrentUser,
+def admin_action(request: Request, complaint_id: BigIdPath, action: str, db: DbSession,
+                 user: Annotated[User, AllowUser("admin.complaints.act")],
                  note: Annotated[str, Form()] = "", to_dept: Annotated[str, Form()] = "") -> Response:
     dept = _dept(db, user)
     actor = f"user:{user.username}"

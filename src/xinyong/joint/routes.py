@@ -10,6 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSession, IdPath, declare
+from xinyong.access.policy import may_read_task
 from xinyong.accounts.models import Department, User
 from xinyong.core.api_types import MONTH_PATTERN
 from xinyong.core.errors import DomainError, Forbidden
@@ -20,9 +23,8 @@ from xinyong.joint.rules import TASK_LABELS
 from xinyong.joint.schemas import FeedbackIn, MeasureOut, TaskOut, WebhookIn, WebhookOut
 from xinyong.lists.models import ListEntry
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import CurrentDept, CurrentUser, DbSession
-from xinyong.web.sections import register_admin_link
-from xinyong.web.templating import render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["联合奖惩"])
 pages = APIRouter(prefix="/admin", include_in_schema=False)
@@ -42,13 +44,14 @@ def _this_month() -> str:
 # ---------------------------------------------------------------- API
 
 @router.get("/measures", response_model=list[MeasureOut], summary="奖惩措施清单（含法律依据、实施部门）")
+@declare("public.read")
 def measures() -> list[dict[str, Any]]:
     return [{**m.model_dump(include={"code", "name", "type", "legal_basis", "implementers", "list_types"}),
              "type_label": m.type_label} for m in get_measures().list()]
 
 
 @router.get("/tasks", response_model=list[TaskOut], summary="本部门的联合奖惩任务")
-def tasks(db: DbSession, dept: CurrentDept,
+def tasks(db: DbSession, dept: Annotated[Department, AllowDept("task.read")],
           state: Annotated[str | None, Query(json_schema_extra={"enum": list(TASK_LABELS)},
                                              description="任务状态（不填为全部）")] = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -62,15 +65,16 @@ def tasks(db: DbSession, dept: CurrentDept,
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, summary="任务详情")
-def task(task_id: int, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def task(task_id: BigIdPath, db: DbSession, actor: Annotated[Actor, Allow("task.read")]) -> dict[str, Any]:
     t = service.get_task(db, task_id)
-    if t.dept_id != dept.id and not dept.is_credit_office:
+    if not may_read_task(actor, dept_id=t.dept_id):
         raise Forbidden("该任务不属于本部门")
     return service.task_out(db, t)
 
 
 @router.post("/tasks/{task_id}/feedback", response_model=TaskOut, summary="反馈措施实施情况（10个工作日内）")
-def feedback(task_id: int, body: FeedbackIn, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def feedback(task_id: BigIdPath, body: FeedbackIn, db: DbSession,
+             dept: Annotated[Department, AllowDept("task.feedback")]) -> dict[str, Any]:
     t = service.give_feedback(db, task_id, dept=dept, action=body.action, matter=body.matter,
                               applied_at=body.applied_at, note=body.note, today=_today())
     return service.task_out(db, t)
@@ -82,17 +86,18 @@ def _hook_out(h: Any) -> dict[str, Any]:
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201, summary="登记本部门的事件接收地址")
-def register_webhook(body: WebhookIn, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def register_webhook(body: WebhookIn, db: DbSession, dept: Annotated[Department, AllowDept("webhook.manage")]) -> dict[str, Any]:
     return _hook_out(webhooks.register_webhook(db, dept, url=body.url, secret=body.secret))
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="本部门的事件接收地址")
-def list_webhooks(db: DbSession, dept: CurrentDept) -> list[dict[str, Any]]:
+def list_webhooks(db: DbSession, dept: Annotated[Department, AllowDept("webhook.read")]) -> list[dict[str, Any]]:
     return [_hook_out(h) for h in webhooks.list_webhooks(db, dept)]
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookOut, summary="停用接收地址")
-def delete_webhook(webhook_id: int, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def delete_webhook(webhook_id: IdPath, db: DbSession,
+                   dept: Annotated[Department, AllowDept("webhook.manage")]) -> dict[str, Any]:
     return _hook_out(webhooks.deactivate_webhook(db, dept, webhook_id))
 
 
@@ -100,13 +105,13 @@ Month = Annotated[str, Query(json_schema_extra={"pattern": MONTH_PATTERN}, descr
 
 
 @router.get("/stats/joint", summary="联合奖惩统计（按月）")
-def joint_stats(db: DbSession, dept: CurrentDept, month: Month) -> dict[str, Any]:
+def joint_stats(db: DbSession, dept: Annotated[Department, AllowDept("stats.read")], month: Month) -> dict[str, Any]:
     return stats.joint_stats(db, month, today=_today())
 
 
 @router.get("/stats/joint.xlsx", summary="联合奖惩统计导出（XLSX）", response_class=Response,
             responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}})
-def joint_stats_xlsx(db: DbSession, dept: CurrentDept, month: Month) -> Response:
+def joint_stats_xlsx(db: DbSession, dept: Annotated[Department, AllowDept("stats.read")], month: Month) -> Response:
     data = stats.joint_stats_xlsx(stats.joint_stats(db, month, today=_today()))
     return Response(data, media_type=XLSX_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="joint-{month}.xlsx"'})
@@ -127,8 +132,6 @@ def _dept_of(db: Session, user: User) -> Department:
 
 def _tasks_page(request: Request, db: Session, user: User, state: str | None, *, error: str | None = None,
                 status: int = 200) -> Response:
-    from xinyong.web.admin import admin_context
-
     dept = _dept_of(db, user)
     q = (select(JointTask, ListEntry, Subject).join(ListEntry, ListEntry.id == JointTask.entry_id)
          .join(Subject, Subject.id == JointTask.subject_id).where(JointTask.dept_id == dept.id))
@@ -142,13 +145,14 @@ def _tasks_page(request: Request, db: Session, user: User, state: str | None, *,
 
 
 @pages.get("/tasks", response_class=HTMLResponse)
-def admin_tasks(request: Request, db: DbSession, user: CurrentUser,
+def admin_tasks(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.tasks.read")],
                 state: Annotated[str | None, Query()] = None) -> Response:
     return _tasks_page(request, db, user, state if state in TASK_LABELS else None)
 
 
 @pages.post("/tasks/{task_id}/feedback", response_class=HTMLResponse)
-def admin_feedback(request: Request, task_id: int, db: DbSession, user: CurrentUser,
+def admin_feedback(request: Request, task_id: BigIdPath, db: DbSession,
+                   user: Annotated[User, AllowUser("admin.tasks.act")],
                    action: Annotated[str, Form()], matter: Annotated[str, Form()] = "",
                    applied_at: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:
     dept = _dept_of(db, user)
@@ -163,19 +167,15 @@ def admin_feedback(request: Request, task_id: int, db: DbSession, user: CurrentU
 
 
 @pages.get("/joint", response_class=HTMLResponse)
-def admin_joint(request: Request, db: DbSession, user: CurrentUser,
+def admin_joint(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.oversight")],
                 month: Annotated[str | None, Query()] = None) -> Response:
-    from xinyong.web.admin import admin_context
-
     data = stats.joint_stats(db, month or _this_month(), today=_today())
     return render(request, "joint/oversight.html", admin_context(
         request, user, stats=data, outbox=webhooks.outbox_counts(db), dead=webhooks.dead_letters(db, 50)))
 
 
 @pages.post("/joint/outbox/retry")
-def admin_retry_dead(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    if user.role != "operator":
-        raise Forbidden("只有信用办可以重新投递失败的事件")
+def admin_retry_dead(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.outbox.retry")]) -> Response:
     ids = [e.id for e in webhooks.dead_letters(db, 1000)]
     webhooks.retry_dead(db, ids, actor=f"user:{user.username}")
     return RedirectResponse("/admin/joint", status_code=303)

@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSession, declare
 from xinyong.accounts.models import Department, User
 from xinyong.core.errors import DomainError, Forbidden
 from xinyong.lists import service
@@ -19,9 +21,8 @@ from xinyong.lists.models import ListEntry
 from xinyong.lists.rules import STATE_LABELS
 from xinyong.lists.schemas import ExitIn, ListEntryIn, ListEntryOut, ListTypeOut, NotifyIn, StateOut
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import CurrentDept, CurrentUser, DbSession
-from xinyong.web.sections import SubjectSection, register_admin_link, register_subject_section
-from xinyong.web.templating import render
+from xinyong.ui.sections import SubjectSection, register_admin_link, register_subject_section
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["红黑名单"])
 pages = APIRouter(include_in_schema=False)
@@ -34,6 +35,7 @@ def _today() -> date:
 # ---------------------------------------------------------------- API
 
 @router.get("/list-types", response_model=list[ListTypeOut], summary="名单类型（含法律依据、认定部门、期限）")
+@declare("public.read")
 def list_types() -> list[dict[str, Any]]:
     return [{**t.model_dump(include={"code", "name", "kind", "legal_basis", "initiators", "entry_criteria",
                                      "exit_conditions", "remedies", "consulted_on", "published_on",
@@ -43,39 +45,42 @@ def list_types() -> list[dict[str, Any]]:
 
 
 @router.post("/list-entries", response_model=StateOut, status_code=201, summary="提出列入（拟列入）")
-def propose(body: ListEntryIn, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def propose(body: ListEntryIn, db: DbSession, dept: Annotated[Department, AllowDept("list_entry.create")]) -> dict[str, Any]:
     entry = service.propose(db, body, dept=dept, today=_today())
     return {"id": entry.id, "state": entry.state}
 
 
 @router.post("/list-entries/{entry_id}/notify", response_model=StateOut, summary="登记告知当事人")
-def notify(entry_id: int, body: NotifyIn, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def notify(entry_id: BigIdPath, body: NotifyIn, db: DbSession,
+           dept: Annotated[Department, AllowDept("list_entry.update")]) -> dict[str, Any]:
     entry = service.notify(db, entry_id, dept=dept, notified_at=body.notified_at, channel=body.channel, today=_today())
     return {"id": entry.id, "state": entry.state}
 
 
 @router.post("/list-entries/{entry_id}/publish", response_model=StateOut, summary="公示（须先告知）")
-def publish(entry_id: int, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def publish(entry_id: BigIdPath, db: DbSession, dept: Annotated[Department, AllowDept("list_entry.update")]) -> dict[str, Any]:
     entry = service.publish(db, entry_id, dept=dept, today=_today())
     return {"id": entry.id, "state": entry.state}
 
 
 @router.post("/list-entries/{entry_id}/exit", response_model=StateOut, summary="移出名单")
-def exit_entry(entry_id: int, body: ExitIn, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
+def exit_entry(entry_id: BigIdPath, body: ExitIn, db: DbSession,
+               dept: Annotated[Department, AllowDept("list_entry.update")]) -> dict[str, Any]:
     entry = service.exit_by_dept(db, entry_id, dept=dept, reason=body.reason, today=_today())
     return {"id": entry.id, "state": entry.state}
 
 
 @router.get("/list-entries/{entry_id}", response_model=ListEntryOut, summary="名单信息及其全部历史")
-def get_entry(entry_id: int, db: DbSession, dept: CurrentDept) -> dict[str, Any]:
-    return service.entry_out(db, service.get_entry(db, entry_id))
+def get_entry(entry_id: BigIdPath, db: DbSession, actor: Annotated[Actor, Allow("list_entry.read")]) -> dict[str, Any]:
+    return service.entry_out(db, service.get_entry(db, entry_id, viewer=actor))
 
 
 # ---------------------------------------------------------------- public pages
 
 @pages.get("/lists", response_class=HTMLResponse)
+@declare("public.read")
 def public_lists(request: Request, db: DbSession, list_type: Annotated[str | None, Query()] = None,
-                 kind: Annotated[str | None, Query()] = None, page: Annotated[int, Query(ge=1)] = 1) -> Response:
+                 kind: Annotated[str | None, Query()] = None, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     types = [t for t in get_list_types().list() if t.public]
     chosen = list_type if list_type in {t.code for t in types} else None
     kind = kind if kind in ("red", "black") else None
@@ -113,8 +118,6 @@ def _user_dept(db: Session, user: User) -> Department:
 
 def _admin_page(request: Request, db: Session, user: User, *, error: str | None = None, status: int = 200,
                 form: dict[str, str] | None = None) -> Response:
-    from xinyong.web.admin import admin_context
-
     dept = _user_dept(db, user)
     q = select(ListEntry, Subject).join(Subject, Subject.id == ListEntry.subject_id).order_by(ListEntry.id.desc())
     if not dept.is_credit_office:
@@ -127,12 +130,12 @@ def _admin_page(request: Request, db: Session, user: User, *, error: str | None 
 
 
 @pages.get("/admin/lists", response_class=HTMLResponse)
-def admin_lists(request: Request, db: DbSession, user: CurrentUser) -> Response:
+def admin_lists(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.lists.read")]) -> Response:
     return _admin_page(request, db, user)
 
 
 @pages.post("/admin/lists", response_class=HTMLResponse)
-def admin_propose(request: Request, db: DbSession, user: CurrentUser, subject: Annotated[str, Form()],
+def admin_propose(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.lists.act")], subject: Annotated[str, Form()],
                   list_type: Annotated[str, Form()], decision_no: Annotated[str, Form()],
                   decision_date: Annotated[date, Form()], facts: Annotated[str, Form()],
                   basis: Annotated[str, Form()], subject_name: Annotated[str, Form()] = "",
@@ -153,7 +156,8 @@ def admin_propose(request: Request, db: DbSession, user: CurrentUser, subject: A
 
 
 @pages.post("/admin/lists/{entry_id}/{action}", response_class=HTMLResponse)
-def admin_action(request: Request, entry_id: int, action: str, db: DbSession, user: CurrentUser,
+def admin_action(request: Request, entry_id: BigIdPath, action: str, db: DbSession,
+                 user: Annotated[User, AllowUser("admin.lists.act")],
                  notified_at: Annotated[str, Form()] = "", channel: Annotated[str, Form()] = "",
                  reason: Annotated[str, Form()] = "") -> Response:
     dept = _user_dept(db, user)

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor
+from xinyong.access.policy import may_read_list_entry
 from xinyong.accounts.models import Department
 from xinyong.core import audit
 from xinyong.core.errors import Forbidden, NotFound, Refused, RuleViolation
@@ -51,9 +53,12 @@ def _emit(session: Session, entry: ListEntry, before: str, after: str, reason: s
 
 # ---------------------------------------------------------------- look-ups
 
-def get_entry(session: Session, entry_id: int) -> ListEntry:
+def get_entry(session: Session, entry_id: int, *, viewer: Actor | None = None) -> ListEntry:
+    """The entry; with a viewer, only one it may read (access.policy): another department's entry that is not
+    yet published answers like a missing one, so its existence is not disclosed either."""
     entry = session.get(ListEntry, entry_id)
-    if entry is None:
+    if entry is None or (viewer is not None and not may_read_list_entry(
+            viewer, initiator_dept_id=entry.initiator_dept_id, state=entry.state)):
         raise NotFound(f"名单信息 {entry_id} 不存在，请核对编号")
     return entry
 

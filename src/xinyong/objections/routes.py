@@ -10,6 +10,9 @@ from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor, ActorKind
+from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
+from xinyong.access.policy import require
 from xinyong.accounts.models import Department, User
 from xinyong.core.errors import DomainError, Forbidden, NotFound
 from xinyong.objections import attachments, casework, rules, service
@@ -23,10 +26,9 @@ from xinyong.objections.schemas import (
     ObjectionPublicOut,
     RejectIn,
 )
-from xinyong.records.models import Record
-from xinyong.web.deps import CurrentDept, CurrentUser, DbSession, OptionalDept
-from xinyong.web.sections import register_admin_link
-from xinyong.web.templating import render
+from xinyong.records.service import readable_record
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["异议"])
 pages = APIRouter(include_in_schema=False)
@@ -36,7 +38,7 @@ pages = APIRouter(include_in_schema=False)
 
 @router.post("/objections", status_code=201, response_model=ObjectionCreated,
              summary="提出异议（信用记录或名单信息）；支持 Idempotency-Key 防重复提交")
-def submit(body: ObjectionIn, db: DbSession,
+def submit(body: ObjectionIn, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
@@ -51,7 +53,9 @@ def _case_for(db: Session, case_no: str, code: str | None, dept: Department | No
     """(case, full view?) — departments involved see the full case; the applicant sees it with the query code."""
     if dept is not None:
         obj = service.find_case(db, case_no)
-        if obj is not None and service.roles_of(dept, obj):
+        if obj is None:
+            raise NotFound(f"异议案号 {case_no} 不存在，请核对案号")
+        if service.roles_of(dept, obj):
             return obj, True
         if code is None:
             raise Forbidden("该异议不由本部门办理；申请人请使用查询码查看")
@@ -61,9 +65,10 @@ def _case_for(db: Session, case_no: str, code: str | None, dept: Department | No
 @router.get("/objections/{case_no}", summary="查询异议办理情况（申请人凭查询码；办理部门凭 API 密钥）",
             responses={200: {"model": ObjectionOut | ObjectionPublicOut,
                              "description": "办理部门：完整办理情况；申请人凭查询码：公开部分"}})
-def get_case(case_no: str, db: DbSession, dept: OptionalDept,
+def get_case(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("objection.lookup")],
              code: Annotated[str | None, Query(description="查询码")] = None,
              x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> dict[str, Any]:
+    dept = department_of(db, actor) if actor.kind is ActorKind.DEPT_KEY else None
     obj, full = _case_for(db, case_no, code or x_query_code, dept)
     if full:
         return ObjectionOut.model_validate(service.full_out(db, obj)).model_dump(mode="json")
@@ -71,7 +76,8 @@ def get_case(case_no: str, db: DbSession, dept: OptionalDept,
 
 
 @router.post("/objections/{case_no}/withdraw", response_model=ObjectionPublicOut, summary="申请人撤回异议")
-def withdraw(case_no: str, db: DbSession, x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
+def withdraw(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("objection.withdraw")],
+             x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
     obj = service.withdraw(db, case_no, x_query_code, today=casework.today())
     return service.public_out(db, obj)
 
@@ -84,46 +90,48 @@ def _obj_id(db: Session, case_no: str) -> int:
 
 
 @router.post("/objections/{case_no}/accept", response_model=ObjectionOut, summary="信用办受理（标注异议中、暂停措施）")
-def accept(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
+def accept(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.accept(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
                                                note=body.note))
 
 
 @router.post("/objections/{case_no}/reject", response_model=ObjectionOut, summary="信用办不予受理（须写明理由）")
-def reject(case_no: str, body: RejectIn, db: DbSession, dept: CurrentDept) -> Any:
+def reject(case_no: str, body: RejectIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
                                                reason=body.note))
 
 
 @router.post("/objections/{case_no}/forward", response_model=ObjectionOut, summary="信用办转数据提供部门核实")
-def forward(case_no: str, body: NoteIn, db: DbSession, dept: CurrentDept) -> Any:
+def forward(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.forward(db, _obj_id(db, case_no), dept=dept, today=casework.today(),
                                                 note=body.note))
 
 
 @router.post("/objections/{case_no}/answer", response_model=ObjectionOut, summary="数据提供部门答复核实结论")
-def answer(case_no: str, body: AnswerIn, db: DbSession, dept: CurrentDept) -> Any:
+def answer(case_no: str, body: AnswerIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.answer(db, _obj_id(db, case_no), dept=dept, suggestion=body.suggestion,
                                                text=body.text, today=casework.today()))
 
 
 @router.post("/objections/{case_no}/decide", response_model=ObjectionOut, summary="信用办决定：更正、撤销或维持")
-def decide(case_no: str, body: DecisionIn, db: DbSession, dept: CurrentDept) -> Any:
+def decide(case_no: str, body: DecisionIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.decide(db, _obj_id(db, case_no), dept=dept, outcome=body.outcome,
                                                note=body.note, corrections=body.corrections, today=casework.today()))
 
 
 @router.get("/objections", response_model=list[ObjectionOut], summary="本部门的异议（信用办：全部）")
-def list_cases(db: DbSession, dept: CurrentDept, state: Annotated[str | None, Query()] = None) -> Any:
+def list_cases(db: DbSession, dept: Annotated[Department, AllowDept("objection.list")], state: Annotated[str | None, Query()] = None) -> Any:
     return [service.full_out(db, o) for o in service.queue(db, dept, state=state)]
 
 
 # ---------------------------------------------------------------- portal
 
 @pages.get("/objections/new", response_class=HTMLResponse)
-def new_form(request: Request, db: DbSession, record: Annotated[int | None, Query()] = None,
-             entry: Annotated[int | None, Query()] = None) -> Response:
-    target = db.get(Record, record) if record else None
+def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
+             record: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+             entry: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None) -> Response:
+    # the record named in the link is shown only as far as this visitor may read it (the public: the projection)
+    target = readable_record(db, record, actor, casework.today()) if record else None
     return render(request, "objections/new.html", {
         "form": {"record_id": record or "", "entry_id": entry or ""}, "target": target,
         "token": secrets.token_urlsafe(16), "policy": _policy()})
@@ -136,7 +144,8 @@ def _policy() -> dict[str, Any]:
 
 
 @pages.post("/objections/new", response_class=HTMLResponse)
-async def new_submit(request: Request, db: DbSession, applicant_name: Annotated[str, Form()],
+async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
+                     applicant_name: Annotated[str, Form()],
                      contact: Annotated[str, Form()], subject_code: Annotated[str, Form()],
                      reason: Annotated[str, Form()], token: Annotated[str, Form()],
                      record_id: Annotated[str, Form()] = "", entry_id: Annotated[str, Form()] = "",
@@ -163,13 +172,15 @@ async def new_submit(request: Request, db: DbSession, applicant_name: Annotated[
 
 
 @pages.get("/objections/{case_no}", response_class=HTMLResponse)
-def case_page(request: Request, case_no: str) -> Response:
+def case_page(request: Request, case_no: str, actor: Annotated[Actor, Allow("objection.lookup")]) -> Response:
     return render(request, "objections/case.html", {"case_no": case_no, "case": None})
 
 
 @pages.post("/objections/{case_no}", response_class=HTMLResponse)
-def case_lookup(request: Request, case_no: str, db: DbSession, code: Annotated[str, Form()],
-                action: Annotated[str, Form()] = "view") -> Response:
+def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[Actor, Allow("objection.lookup")],
+                code: Annotated[str, Form()], action: Annotated[str, Form()] = "view") -> Response:
+    if action == "withdraw":
+        require(actor, "objection.withdraw")
     try:
         if action == "withdraw":
             with db.begin_nested():
@@ -199,10 +210,8 @@ def _dept(db: Session, user: User) -> Department:
 
 
 @pages.get("/admin/objections", response_class=HTMLResponse)
-def admin_queue(request: Request, db: DbSession, user: CurrentUser,
+def admin_queue(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.objections.read")],
                 state: Annotated[str | None, Query()] = None) -> Response:
-    from xinyong.web.admin import admin_context
-
     dept = _dept(db, user)
     cases = [service.full_out(db, o) for o in service.queue(db, dept, state=state or None)]
     return render(request, "objections/admin_queue.html",
@@ -212,8 +221,6 @@ def admin_queue(request: Request, db: DbSession, user: CurrentUser,
 
 def _detail(request: Request, db: Session, user: User, objection_id: int, *, error: str | None = None,
             status: int = 200) -> Response:
-    from xinyong.web.admin import admin_context
-
     dept = _dept(db, user)
     obj = service.get(db, objection_id)
     roles = service.roles_of(dept, obj)
@@ -227,12 +234,14 @@ def _detail(request: Request, db: Session, user: User, objection_id: int, *, err
 
 
 @pages.get("/admin/objections/{objection_id}", response_class=HTMLResponse)
-def admin_case(request: Request, objection_id: int, db: DbSession, user: CurrentUser) -> Response:
+def admin_case(request: Request, objection_id: BigIdPath, db: DbSession,
+               user: Annotated[User, AllowUser("admin.objections.read")]) -> Response:
     return _detail(request, db, user, objection_id)
 
 
 @pages.post("/admin/objections/{objection_id}/{action}", response_class=HTMLResponse)
-async def admin_action(request: Request, objection_id: int, action: str, db: DbSession, user: CurrentUser) -> Response:
+async def admin_action(request: Request, objection_id: BigIdPath, action: str, db: DbSession,
+                       user: Annotated[User, AllowUser("admin.objections.act")]) -> Response:
     form = await request.form()
     note = str(form.get("note", "")).strip()
     dept = _dept(db, user)
@@ -262,7 +271,8 @@ async def admin_action(request: Request, objection_id: int, action: str, db: DbS
 
 
 @pages.get("/admin/objections/{objection_id}/files/{attachment_id}")
-def admin_file(objection_id: int, attachment_id: int, db: DbSession, user: CurrentUser) -> Response:
+def admin_file(objection_id: BigIdPath, attachment_id: BigIdPath, db: DbSession,
+               user: Annotated[User, AllowUser("admin.objections.read")]) -> Response:
     dept = _dept(db, user)
     if not service.roles_of(dept, service.get(db, objection_id)):
         raise Forbidden("该异议不由本部门办理")

@@ -20,6 +20,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
 
+from xinyong.access.actors import Actor
+from xinyong.access.policy import may_read_record
 from xinyong.catalog.schemas import CatalogItem
 from xinyong.catalog.service import get_catalog
 from xinyong.core import audit, crypto
@@ -301,6 +303,24 @@ def get_record(session: Session, record_id: int) -> Record:
     if rec is None:
         raise NotFound(f"信用记录 {record_id} 不存在，请核对记录编号")
     return rec
+
+
+def readable_record(session: Session, record_id: int, viewer: Actor, today: date | None = None) -> Record:
+    """The record, if this viewer may read it today (access.policy.may_read_record): the public reads through the
+    public projection (published, public disclosure, inside its window). Anything else answers like a missing
+    record, so ids cannot be walked to learn what is not public."""
+    rec = session.get(Record, record_id)
+    if rec is not None:
+        today = today or date.today()
+        item = get_catalog().find(rec.item_code)
+        disclosure = item.disclosure if item is not None else "authorised"
+        if may_read_record(viewer, dept_id=rec.dept_id, subject_id=rec.subject_id,
+                           public=rules.visible(rec.state, disclosure, rec.publish_from, rec.publish_until,
+                                                "public", today),
+                           shared=rules.visible(rec.state, disclosure, rec.publish_from, rec.publish_until,
+                                                "department", today)):
+            return rec
+    raise NotFound(f"信用记录 {record_id} 不存在或未公开，请核对记录编号")
 
 
 def _transition(session: Session, rec: Record, to_state: str, actor: str, note: str | None) -> None:

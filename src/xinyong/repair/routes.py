@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from xinyong.access.actors import Actor, ActorKind
+from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
 from xinyong.accounts.models import Department, User
 from xinyong.catalog.service import get_catalog
 from xinyong.core.errors import DomainError, Forbidden, NotFound
@@ -22,9 +24,8 @@ from xinyong.records import service as records
 from xinyong.repair import rules, service
 from xinyong.repair.schemas import DecideIn, EligibilityOut, RepairCreated, RepairFullOut, RepairIn, RepairOut
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import CurrentDept, CurrentUser, DbSession, OptionalDept
-from xinyong.web.sections import SubjectSection, register_admin_link, register_subject_section
-from xinyong.web.templating import render
+from xinyong.ui.sections import SubjectSection, register_admin_link, register_subject_section
+from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["信用修复"])
 pages = APIRouter(include_in_schema=False)
@@ -32,13 +33,16 @@ pages = APIRouter(include_in_schema=False)
 
 @router.get("/records/{record_id}/repair-eligibility", response_model=EligibilityOut,
             summary="信用修复条件：是否符合、还缺什么、最早何时可申请")
-def eligibility(record_id: int, db: DbSession) -> dict[str, Any]:
-    return service.eligibility_out(db, record_id, casework.today())
+def eligibility(record_id: BigIdPath, db: DbSession,
+                actor: Annotated[Actor, Allow("repair.eligibility")]) -> dict[str, Any]:
+    today = casework.today()
+    records.readable_record(db, record_id, actor, today)  # the public: only records in publication
+    return service.eligibility_out(db, record_id, today)
 
 
 @router.post("/repair-applications", status_code=201, response_model=RepairCreated,
              summary="申请信用修复（附证明材料与信用修复承诺）；支持 Idempotency-Key")
-def apply(body: RepairIn, db: DbSession,
+def apply(body: RepairIn, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
@@ -52,15 +56,17 @@ def apply(body: RepairIn, db: DbSession,
 
 
 @router.get("/repair-applications", response_model=list[RepairFullOut], summary="本部门待决定的修复申请（信用办：全部）")
-def list_apps(db: DbSession, dept: CurrentDept, state: Annotated[str | None, Query()] = None) -> Any:
+def list_apps(db: DbSession, dept: Annotated[Department, AllowDept("repair.list")], state: Annotated[str | None, Query()] = None) -> Any:
     return [service.full_out(db, a) for a in service.queue(db, dept, state=state)]
 
 
 @router.get("/repair-applications/{case_no}", summary="修复申请办理情况（申请人凭查询码；认定部门凭密钥）",
             responses={200: {"model": RepairFullOut | RepairOut,
                              "description": "认定部门与信用办：完整办理情况；申请人凭查询码：公开部分"}})
-def get_app(case_no: str, db: DbSession, dept: OptionalDept, code: Annotated[str | None, Query()] = None,
+def get_app(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("repair.lookup")],
+            code: Annotated[str | None, Query()] = None,
             x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> Any:
+    dept = department_of(db, actor) if actor.kind is ActorKind.DEPT_KEY else None
     if dept is not None:
         app = service.find_case(db, case_no)
         if app is not None and (service.roles_of(dept, app) or dept.is_credit_office):
@@ -78,19 +84,20 @@ def _app_id(db: Session, case_no: str) -> int:
 
 @router.post("/repair-applications/{case_no}/approve", response_model=RepairFullOut,
              summary="认定部门准予修复（停止公示、移出名单、解除措施、同步上级平台）")
-def approve(case_no: str, body: DecideIn, db: DbSession, dept: CurrentDept) -> Any:
+def approve(case_no: str, body: DecideIn, db: DbSession, dept: Annotated[Department, AllowDept("repair.decide")]) -> Any:
     return service.full_out(db, service.approve(db, _app_id(db, case_no), dept=dept, note=body.note,
                                                 today=casework.today()))
 
 
 @router.post("/repair-applications/{case_no}/refuse", response_model=RepairFullOut, summary="认定部门不予修复（写明理由）")
-def refuse(case_no: str, body: DecideIn, db: DbSession, dept: CurrentDept) -> Any:
+def refuse(case_no: str, body: DecideIn, db: DbSession, dept: Annotated[Department, AllowDept("repair.decide")]) -> Any:
     return service.full_out(db, service.refuse(db, _app_id(db, case_no), dept=dept, note=body.note,
                                                today=casework.today()))
 
 
 @router.post("/repair-applications/{case_no}/withdraw", response_model=RepairOut, summary="申请人撤回修复申请")
-def withdraw(case_no: str, db: DbSession, x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
+def withdraw(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("repair.withdraw")],
+             x_query_code: Annotated[str, Header(alias="X-Query-Code")]) -> Any:
     return service.public_out(db, service.withdraw(db, case_no, x_query_code, today=casework.today()))
 
 
@@ -127,20 +134,22 @@ register_subject_section(60, "repair", _section)
 # ---------------------------------------------------------------- portal
 
 @pages.get("/repair/new", response_class=HTMLResponse)
-def new_form(request: Request, db: DbSession, record: Annotated[int, Query()]) -> Response:
-    return _form(request, db, record, {}, None, secrets.token_urlsafe(16))
+def new_form(request: Request, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
+             record: Annotated[int, Query(ge=1, le=MAX_BIGINT)]) -> Response:
+    return _form(request, db, actor, record, {}, None, secrets.token_urlsafe(16))
 
 
-def _form(request: Request, db: Session, record_id: int, form: dict[str, Any], error: str | None, token: str,
-          status: int = 200) -> Response:
-    rec = records.get_record(db, record_id)
+def _form(request: Request, db: Session, actor: Actor, record_id: int, form: dict[str, Any], error: str | None,
+          token: str, status: int = 200) -> Response:
+    rec = records.readable_record(db, record_id, actor, casework.today())
     return render(request, "repair/new.html", {
         "rec": records.record_out(rec), "e": service.eligibility_out(db, record_id, casework.today()), "form": form,
         "error": error, "token": token, "policy": get_config().attachments.model_dump()}, status_code=status)
 
 
 @pages.post("/repair/new", response_class=HTMLResponse)
-async def new_submit(request: Request, db: DbSession, record_id: Annotated[int, Form()],
+async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
+                     record_id: Annotated[int, Form(ge=1, le=MAX_BIGINT)],
                      subject_code: Annotated[str, Form()], applicant_name: Annotated[str, Form()],
                      contact: Annotated[str, Form()], statement: Annotated[str, Form()], token: Annotated[str, Form()],
                      obligations: Annotated[str, Form()] = "", signer_name: Annotated[str, Form()] = "",
@@ -156,19 +165,20 @@ async def new_submit(request: Request, db: DbSession, record_id: Annotated[int, 
                                       "sign_commitment_as": signer_name or None}, uploads,
                                  idempotency_key="form:" + token, today=casework.today())
     except DomainError as exc:
-        return _form(request, db, record_id, form, exc.detail, token, exc.status)
+        return _form(request, db, actor, record_id, form, exc.detail, token, exc.status)
     return render(request, "repair/receipt.html", {"case_no": done.application.case_no, "code": done.query_code,
                                                    "due": done.application.decide_due, "repeated": not done.created},
                   status_code=201)
 
 
 @pages.get("/repair/{case_no}", response_class=HTMLResponse)
-def case_page(request: Request, case_no: str) -> Response:
+def case_page(request: Request, case_no: str, actor: Annotated[Actor, Allow("repair.lookup")]) -> Response:
     return render(request, "repair/case.html", {"case_no": case_no, "case": None})
 
 
 @pages.post("/repair/{case_no}", response_class=HTMLResponse)
-def case_lookup(request: Request, case_no: str, db: DbSession, code: Annotated[str, Form()]) -> Response:
+def case_lookup(request: Request, case_no: str, db: DbSession, actor: Annotated[Actor, Allow("repair.lookup")],
+                code: Annotated[str, Form()]) -> Response:
     try:
         app = service.by_case(db, case_no, code)
     except DomainError as exc:
@@ -190,9 +200,7 @@ def _dept(db: Session, user: User) -> Department:
 
 
 @pages.get("/admin/repair", response_class=HTMLResponse)
-def admin_queue(request: Request, db: DbSession, user: CurrentUser) -> Response:
-    from xinyong.web.admin import admin_context
-
+def admin_queue(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.repair.read")]) -> Response:
     dept = _dept(db, user)
     apps = [service.full_out(db, a) for a in service.queue(db, dept)]
     return render(request, "repair/admin_queue.html", admin_context(request, user, dept=dept, apps=apps))
@@ -200,8 +208,6 @@ def admin_queue(request: Request, db: DbSession, user: CurrentUser) -> Response:
 
 def _detail(request: Request, db: Session, user: User, app_id: int, error: str | None = None,
             status: int = 200) -> Response:
-    from xinyong.web.admin import admin_context
-
     dept = _dept(db, user)
     app = service.get(db, app_id)
     if not service.roles_of(dept, app) and not dept.is_credit_office:
@@ -214,12 +220,14 @@ def _detail(request: Request, db: Session, user: User, app_id: int, error: str |
 
 
 @pages.get("/admin/repair/{app_id}", response_class=HTMLResponse)
-def admin_case(request: Request, app_id: int, db: DbSession, user: CurrentUser) -> Response:
+def admin_case(request: Request, app_id: BigIdPath, db: DbSession,
+               user: Annotated[User, AllowUser("admin.repair.read")]) -> Response:
     return _detail(request, db, user, app_id)
 
 
 @pages.post("/admin/repair/{app_id}/{action}", response_class=HTMLResponse)
-def admin_action(request: Request, app_id: int, action: str, db: DbSession, user: CurrentUser,
+def admin_action(request: Request, app_id: BigIdPath, action: str, db: DbSession,
+                 user: Annotated[User, AllowUser("admin.repair.act")],
                  note: Annotated[str, Form()] = "") -> Response:
     dept = _dept(db, user)
     try:
@@ -237,7 +245,8 @@ def admin_action(request: Request, app_id: int, action: str, db: DbSession, user
 
 
 @pages.get("/admin/repair/{app_id}/files/{attachment_id}")
-def admin_file(app_id: int, attachment_id: int, db: DbSession, user: CurrentUser) -> Response:
+def admin_file(app_id: BigIdPath, attachment_id: BigIdPath, db: DbSession,
+               user: Annotated[User, AllowUser("admin.repair.read")]) -> Response:
     dept = _dept(db, user)
     app = service.get(db, app_id)
     if not service.roles_of(dept, app) and not dept.is_credit_office:

@@ -11,6 +11,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from xinyong.access.deps import AllowDept, DbSession, declare
+from xinyong.accounts.models import Department
 from xinyong.core import audit
 from xinyong.core.api_types import VISIBLE_PATTERN, CitizenId
 from xinyong.core.errors import NotFound, Refused, TooLarge
@@ -18,8 +20,7 @@ from xinyong.core.identifiers import check_citizen_id
 from xinyong.core.settings import get_settings
 from xinyong.reports import service
 from xinyong.subjects import service as subjects
-from xinyong.web.deps import CurrentDept, DbSession
-from xinyong.web.templating import render
+from xinyong.ui.templating import render
 
 router = APIRouter(tags=["信用报告"])
 pages = APIRouter(include_in_schema=False)
@@ -48,6 +49,7 @@ def _pdf(body: bytes, report_no: str) -> Response:
 
 
 @pages.get("/reports/{uscc}.pdf")
+@declare("report.read")
 def report_pdf(uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     rep, body = service.issue(db, subject, requested_by="public")
@@ -55,6 +57,7 @@ def report_pdf(uscc: str, db: DbSession) -> Response:
 
 
 @pages.get("/reports/{uscc}", response_class=HTMLResponse)
+@declare("report.read")
 def report_page(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     data = service.report_data(db, subject)
@@ -69,7 +72,8 @@ class PersonReportIn(BaseModel):
 
 @router.post("/reports/person", summary="自然人公共信用信息报告（部门经授权查询，PDF，身份信息脱敏）",
              response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
-def person_report(body: PersonReportIn, db: DbSession, dept: CurrentDept) -> Response:
+def person_report(body: PersonReportIn, db: DbSession,
+                  dept: Annotated[Department, AllowDept("report.person")]) -> Response:
     purpose = body.purpose.strip()
     if not purpose:
         raise Refused("请填写查询目的（purpose）：查询自然人信用报告须说明用途，并记入审计日志")
@@ -88,11 +92,13 @@ def person_report(body: PersonReportIn, db: DbSession, dept: CurrentDept) -> Res
 
 
 @router.get("/reports/{report_no}", summary="报告验真：是否为本平台出具、出具对象与时间、文件哈希")
+@declare("report.verify")
 def report_info(report_no: str, db: DbSession) -> dict[str, Any]:
     return service.verify(db, report_no)
 
 
 @pages.get("/verify", response_class=HTMLResponse)
+@declare("report.verify")
 def verify_form(request: Request, no: str = "") -> Response:
     if no.strip():
         return RedirectResponse(f"/verify/{quote(no.strip()[:40])}", status_code=303)
@@ -100,6 +106,7 @@ def verify_form(request: Request, no: str = "") -> Response:
 
 
 @pages.post("/verify", response_class=HTMLResponse)
+@declare("report.verify")
 async def verify_upload(request: Request, report_no: Annotated[str, Form()] = "",
                         file: Annotated[UploadFile | None, File()] = None) -> Response:
     from fastapi.concurrency import run_in_threadpool
@@ -128,6 +135,7 @@ async def verify_upload(request: Request, report_no: Annotated[str, Form()] = ""
 
 
 @pages.get("/verify/{report_no}", response_class=HTMLResponse)
+@declare("report.verify")
 def verify_page(request: Request, report_no: str, db: DbSession) -> Response:
     try:
         result = service.verify(db, report_no)

@@ -27,7 +27,7 @@ from xinyong.records import service as records
 from xinyong.reports.models import Report
 from xinyong.subjects import service as subjects
 from xinyong.subjects.models import Subject
-from xinyong.web.sections import SubjectSection, subject_sections
+from xinyong.ui.sections import SubjectSection, subject_sections
 
 CST = ZoneInfo("Asia/Shanghai")
 VALIDITY_DAYS = 7

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from xinyong.access.deps import DbSession, declare
 from xinyong.core.errors import Refused
 from xinyong.search import service
 from xinyong.search.query import QUERY_PATTERN
-from xinyong.web.deps import DbSession
 
 router = APIRouter(tags=["信用查询"])
 
@@ -31,6 +31,7 @@ class SearchOut(BaseModel):
 
 
 @router.get("/search", response_model=SearchOut, summary="按名称或统一社会信用代码查询法人和非法人组织")
+@declare("public.read")
 def search(db: DbSession,
            q: Annotated[str, Query(json_schema_extra={"pattern": QUERY_PATTERN},
                                    description="名称、名称中的几个字或统一社会信用代码（可只输入一部分），"

@@ -8,32 +8,31 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
+from xinyong.access.deps import AllowUser, DbSession, declare
 from xinyong.accounts import service as accounts
-from xinyong.accounts.models import Department
+from xinyong.accounts.models import Department, User
 from xinyong.accounts.sessions import end_session, start_session
 from xinyong.core.errors import Unauthorized
 from xinyong.ingest.models import Batch
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
-from xinyong.web.deps import CurrentUser, DbSession
-from xinyong.web.sections import admin_menu, register_admin_link
-from xinyong.web.templating import render
+from xinyong.ui.sections import register_admin_link
+from xinyong.ui.templating import admin_context, render
 
 pages = APIRouter(prefix="/admin", include_in_schema=False)
 register_admin_link(0, "/admin", "工作台")
 
-
-def admin_context(request: Request, user: object, **extra: object) -> dict[str, object]:
-    role = getattr(user, "role", "dept")
-    return {"user": user, "menu": admin_menu(role), **extra}
+__all__ = ["admin_context", "pages"]
 
 
 @pages.get("/login", response_class=HTMLResponse)
+@declare("session.login")
 def login_form(request: Request, next: str = "/admin") -> Response:
     return render(request, "admin/login.html", {"next": next if next.startswith("/admin") else "/admin"})
 
 
 @pages.post("/login")
+@declare("session.login")
 def login(request: Request, db: DbSession, username: Annotated[str, Form()], password: Annotated[str, Form()],
           next: Annotated[str, Form()] = "/admin") -> Response:
     try:
@@ -46,13 +45,14 @@ def login(request: Request, db: DbSession, username: Annotated[str, Form()], pas
 
 
 @pages.post("/logout")
+@declare("session.login")
 def logout(request: Request, db: DbSession) -> Response:
     end_session(db, request)
     return RedirectResponse("/admin/login", status_code=303)
 
 
 @pages.get("", response_class=HTMLResponse)
-def dashboard(request: Request, db: DbSession, user: CurrentUser) -> Response:
+def dashboard(request: Request, db: DbSession, user: Annotated[User, AllowUser("admin.page")]) -> Response:
     dept = db.get(Department, user.dept_id) if user.dept_id else None
     counts = {
         "subjects": db.scalar(select(func.count()).select_from(Subject)) or 0,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import import_module
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,10 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from xinyong.access.deps import declare
+from xinyong.access.policy import LoginRequired
 from xinyong.core.errors import DomainError
 from xinyong.core.settings import get_settings, secret_key
 from xinyong.web import openapi
-from xinyong.web.deps import LoginRequired
 
 log = logging.getLogger("xinyong.web")
 STATIC = Path(__file__).parent / "static"
@@ -94,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         if request.url.path.startswith("/api/"):
             return problem(401, exc.title, exc.detail)
-        return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
+        return RedirectResponse(f"{exc.login}?next={quote(request.url.path)}", status_code=303)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
@@ -103,7 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.rule:
             extra["rule"] = exc.rule
         if _wants_html(request):
-            from xinyong.web.templating import render_error
+            from xinyong.ui.templating import render_error
 
             return render_error(request, exc.status, exc.title, exc.detail)
         return problem(exc.status, exc.title, exc.detail, **extra)
@@ -122,7 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
             405: "该地址不支持此请求方法，请查看接口文档 /docs",
         }.get(exc.status_code, "请求无法处理，请稍后重试")
         if _wants_html(request):
-            from xinyong.web.templating import render_error
+            from xinyong.ui.templating import render_error
 
             return render_error(request, exc.status_code, titles.get(exc.status_code, "出错了"), detail)
         return problem(exc.status_code, titles.get(exc.status_code, "出错了"), detail)
@@ -170,10 +172,12 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
+    @declare("public.read")
     def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     @app.get("/docs", include_in_schema=False)
+    @declare("public.read")
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from xinyong.access.deps import DbSession, declare
 from xinyong.catalog.schemas import CATEGORIES
 from xinyong.catalog.service import get_catalog
 from xinyong.core.db import dialect_name
@@ -21,10 +22,9 @@ from xinyong.records.models import Record
 from xinyong.search.service import MAX_LIMIT, search_subjects
 from xinyong.subjects import service as subjects
 from xinyong.subjects.models import Subject
+from xinyong.ui.sections import subject_sections
+from xinyong.ui.templating import render
 from xinyong.web import publicity
-from xinyong.web.deps import DbSession
-from xinyong.web.sections import subject_sections
-from xinyong.web.templating import render
 
 log = logging.getLogger("xinyong.web.portal")
 pages = APIRouter(include_in_schema=False)
@@ -70,12 +70,14 @@ def home_counts(session: Session) -> dict[str, int]:
 
 
 @pages.get("/", response_class=HTMLResponse)
+@declare("public.read")
 def home(request: Request, db: DbSession) -> Response:
     latest = publicity.publicity_rows(db, publicity.Filters(), limit=8)
     return render(request, "portal/home.html", {"counts": home_counts(db), "latest": latest})
 
 
 @pages.get("/search", response_class=HTMLResponse)
+@declare("public.read")
 def search_page(request: Request, db: DbSession, q: str = "",
                 page: Annotated[int, Query(ge=1, le=1000)] = 1) -> Response:
     ctx: dict[str, Any] = {"q": q, "result": None, "page": page, "page_size": PAGE_SIZE}
@@ -105,6 +107,7 @@ def _grouped(session: Session, subject: Subject, today: date) -> list[tuple[str,
 
 
 @pages.get("/subjects/{uscc}", response_class=HTMLResponse)
+@declare("public.read")
 def subject_page(request: Request, uscc: str, db: DbSession) -> Response:
     subject = subjects.get_by_uscc(db, uscc)
     if subject.kind == "natural_person":  # never reachable by code; guard the page regardless
@@ -151,6 +154,7 @@ def _filters(dept: str | None, kind: str | None, date_from: str | None, date_to:
 
 
 @pages.get("/publicity", response_class=HTMLResponse)
+@declare("public.read")
 def publicity_page(request: Request, db: DbSession,
                    dept: str | None = None,
                    type: Annotated[str | None, Query(alias="type")] = None,
@@ -178,6 +182,7 @@ def publicity_page(request: Request, db: DbSession,
 
 
 @pages.get("/publicity.xlsx")
+@declare("public.read")
 def publicity_download(db: DbSession, dept: str | None = None,
                        type: Annotated[str | None, Query(alias="type")] = None,
                        date_from: Annotated[str | None, Query(alias="from")] = None,

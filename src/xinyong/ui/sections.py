@@ -3,7 +3,8 @@
 A domain registers a section provider for the subject page (portal) and the credit report:
     register_subject_section(order, provider)
 where provider(session, subject, audience, today) returns None or a SubjectSection.
-This keeps dependencies one way: web imports nothing from domains below it for these sections.
+This keeps dependencies one way: neither web nor the domains that show sections (reports) import the domains
+that contribute them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from xinyong.subjects.models import Subject
+if TYPE_CHECKING:
+    from xinyong.subjects.models import Subject
 
 
 @dataclass
@@ -27,7 +29,7 @@ class SubjectSection:
     empty_text: str = "暂无"
 
 
-Provider = Callable[[Session, Subject, str, date], SubjectSection | None]
+Provider = Callable[[Session, "Subject", str, date], "SubjectSection | None"]
 _providers: list[tuple[int, str, Provider]] = []
 
 

@@ -1,4 +1,4 @@
-"""Jinja2 templates shared by the portal and /admin."""
+"""Jinja2 templates shared by the portal, /admin and every domain's pages (the files live in web/templates)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from xinyong.core.settings import get_settings
+from xinyong.ui.sections import admin_menu
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -36,3 +37,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 def render_error(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
     return render(request, "error.html", {"title": title, "detail": detail, "status": status}, status_code=status)
+
+
+def admin_context(request: Request, user: object, **extra: object) -> dict[str, object]:
+    """The context every /admin page needs: the user and the menu their role sees."""
+    role = getattr(user, "role", "dept")
+    return {"user": user, "menu": admin_menu(role), **extra}
