@@ -39,11 +39,6 @@ from sqlalchemy.engine import Engine
 
 from xinyong.core.identifiers import make_citizen_id, make_uscc
 
-# Integer path ids past their column's range (e.g. GET /api/v1/batches/15460349309551 on PostgreSQL, where
-# batches.id is an int4) answer 500 until every route validates its path ids through the shared path-id type
-# (issue 11, "access" part). Until then, and only that class, is counted apart and reported, not failed.
-TOLERATE_PATH_ID_OUT_OF_RANGE = True
-INT4_MAX = 2**31 - 1
 EXAMPLES = int(os.environ.get("XINYONG_FUZZ_EXAMPLES", "8"))
 STATEFUL_STEPS = int(os.environ.get("XINYONG_FUZZ_STATEFUL_STEPS", "10"))
 STATEFUL_SCENARIOS = int(os.environ.get("XINYONG_FUZZ_STATEFUL_SCENARIOS", "40"))
@@ -180,7 +175,6 @@ class Run:
     requests: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
-    path_id_out_of_range: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     # operation label -> (positive cases answered 400/422, positive cases answered at all)
     positive: dict[str, list[int]] = field(default_factory=dict)
@@ -217,23 +211,10 @@ def counting(app: Any, run: Run) -> Callable[[Scope, Receive, Send], Awaitable[N
             run.statuses[code] += 1
             if code >= 500:
                 query = scope.get("query_string", b"").decode("latin-1")
-                line = f"{scope['method']} {scope['path']}{'?' + query if query else ''} → {code}{crash}"
-                if TOLERATE_PATH_ID_OUT_OF_RANGE and _path_id_out_of_range(scope["path"], crash):
-                    run.path_id_out_of_range.append(line)
-                else:
-                    run.server_errors.append(line)
+                run.server_errors.append(f"{scope['method']} {scope['path']}{'?' + query if query else ''} "
+                                         f"→ {code}{crash}")
 
     return wrapped
-
-
-def _path_id_out_of_range_error(message: str) -> bool:
-    return TOLERATE_PATH_ID_OUT_OF_RANGE and ("integer out of range" in message
-                                              or "too large to convert" in message)
-
-
-def _path_id_out_of_range(path: str, crash: str) -> bool:
-    too_big = any(part.isdigit() and int(part) > INT4_MAX for part in path.split("/"))
-    return too_big and _path_id_out_of_range_error(crash)
 
 
 CHECKS = ("not_a_server_error", "response_schema_conformance", "content_type_conformance", "status_code_conformance", "ensure_resource_availability", "use_after_free", "response_headers_conformance")
@@ -265,9 +246,7 @@ def fuzz(headers: dict[str, str], seeded: Seeded) -> Run:
         elif isinstance(event, events.FatalError):
             raise event.exception
         elif isinstance(event, events.NonFatalError):
-            # An exception the app raised is a 500 the counting wrapper has already classified.
-            if not _path_id_out_of_range_error(event.info.message):
-                run.failures.append(f"{event.label}: {event.info.message}")
+            run.failures.append(f"{event.label}: {event.info.message}")
     run.seconds = time.perf_counter() - started
     return run
 
@@ -280,7 +259,7 @@ def _collect(event: events.ScenarioFinished, run: Run) -> None:
             run.linked[node.value.operation.label] += 1
     for checks in recorder.checks.values():
         for check in checks:
-            # Server errors: every one is seen (and classified) by the counting wrapper.
+            # Server errors: every one is seen (with the exception, if one was raised) by the counting wrapper.
             if check.failure_info is not None and check.name != "not_a_server_error":
                 failure = check.failure_info.failure
                 run.failures.append(f"{recorder.label} [{check.name}] {failure.title}: {failure.message[:300]}"
@@ -314,9 +293,6 @@ def _report(name: str, backend: str, run: Run) -> None:
           + ", ".join(f"{code}×{n}" for code, n in sorted(run.statuses.items())))
     print("  by phase: " + ", ".join(f"{phase} {n}" for phase, n in run.by_phase.items())
           + f"; stateful requests that followed a link: {sum(run.linked.values())} to {len(run.linked)} operations")
-    if run.path_id_out_of_range:
-        print(f"  of the 5xx, {len(run.path_id_out_of_range)} are path ids past their column's range (tolerated "
-              f"until the shared path-id type lands), e.g. {run.path_id_out_of_range[0][:120]}")
 
 
 MODES = {

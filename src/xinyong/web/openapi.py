@@ -138,6 +138,24 @@ LINKS: tuple[Link, ...] = (
 )
 
 
+# Submissions that take an Idempotency-Key: a repeated submission (same key, same content) answers 200 with the
+# case it created the first time, and the header Idempotent-Replayed: true.
+IDEMPOTENT: tuple[str, ...] = (_p("/objections"), _p("/repair-applications"), _p("/complaints"))
+
+
+def add_idempotent_replays(schema: dict[str, Any]) -> None:
+    for path in IDEMPOTENT:
+        operation = schema.get("paths", {}).get(path, {}).get("post")
+        if operation is None:
+            raise LookupError(f"POST {path} is not an operation of the API")
+        created = operation["responses"]["201"]
+        operation["responses"]["200"] = {
+            "description": "重复提交（相同 Idempotency-Key 与相同内容）：返回首次提交时的案件，不重复立案",
+            "content": created.get("content", {}),
+            "headers": {"Idempotent-Replayed": {"description": "true：本次为重复提交", "schema": {"type": "string"}}},
+        }
+
+
 def _problem_response(description: str) -> dict[str, Any]:
     return {"description": description,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -181,6 +199,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         add_problem_responses(schema)
+        add_idempotent_replays(schema)
         add_links(schema)
         app.openapi_schema = schema
     return app.openapi_schema
