@@ -155,3 +155,40 @@ def test_a_commitment_naming_an_unknown_accepting_department_is_422(client, db: 
     r = client.post("/api/v1/commitments", json={"type": "notice", "uscc": subject.uscc, "signer_uscc": subject.uscc,
                                                  "signer_name": "王五", "matter": "食品经营许可", "acceptor": "NOPE"})
     assert r.status_code == 422 and "NOPE" in r.json()["detail"]
+
+
+def test_a_refused_submission_does_not_keep_its_idempotency_key(client, db: Session) -> None:
+    """On SQLite a SAVEPOINT opened before any write used to start (and its release commit) a transaction of
+    its own: the key claimed for a refused submission stayed, and the corrected retry with the same key (the
+    portal forms keep their token) was answered “正在处理中” for good."""
+    w = world(db)
+    subject = org(db)
+    rec = penalty(db, subject, w.scjg, decided=TODAY - timedelta(days=20))
+    db.commit()
+    key = {"Idempotency-Key": "form-token-1"}
+    wrong = client.post("/api/v1/objections", json=_objection(rec.id + 1000, subject.uscc or ""), headers=key)
+    assert wrong.status_code == 404
+    again = client.post("/api/v1/objections", json=_objection(rec.id + 1000, subject.uscc or ""), headers=key)
+    assert again.status_code == 404  # the same refusal, not “相同的申请正在处理中”
+    fixed = client.post("/api/v1/objections", json=_objection(rec.id, subject.uscc or ""), headers=key)
+    assert fixed.status_code == 201
+
+
+def test_writes_inside_a_savepoint_roll_back_with_the_request(engine) -> None:
+    from xinyong.accounts import service as accounts
+    from xinyong.accounts.models import Department
+    from xinyong.core.db import new_session
+
+    session = new_session()
+    try:
+        session.scalar(select(func.count()).select_from(Department))  # a read first, as a request does
+        with session.begin_nested():
+            accounts.add_department(session, "TMP", "临时部门")
+        session.rollback()
+    finally:
+        session.close()
+    check = new_session()
+    try:
+        assert check.scalar(select(func.count()).select_from(Department).where(Department.code == "TMP")) == 0
+    finally:
+        check.close()

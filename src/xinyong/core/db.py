@@ -53,6 +53,11 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite begins a transaction only before DML, so a SAVEPOINT (Session.begin_nested) issued first would
+    # start one of its own, and releasing it would COMMIT: a claimed idempotency key or a form's writes would
+    # outlive the request's rollback. SQLAlchemy's documented remedy: the driver leaves transactions alone and
+    # SQLAlchemy emits BEGIN itself (_sqlite_begin).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -61,6 +66,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 NUL_SHOWN_AS = "\ufffd"
@@ -102,6 +111,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
