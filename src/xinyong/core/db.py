@@ -53,11 +53,6 @@ def utcnow() -> datetime:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # pysqlite begins a transaction only before DML, so a SAVEPOINT (Session.begin_nested) issued first would
-    # start one of its own, and releasing it would COMMIT: a claimed idempotency key or a form's writes would
-    # outlive the request's rollback. SQLAlchemy's documented remedy: the driver leaves transactions alone and
-    # SQLAlchemy emits BEGIN itself (_sqlite_begin).
-    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -68,8 +63,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+def _sqlite_savepoint(conn: Any, _name: str) -> None:
+    """pysqlite begins a transaction only before a write, so a SAVEPOINT (Session.begin_nested) issued after
+    reads alone would start one of its own, and releasing it would COMMIT: a claimed idempotency key or a
+    form's writes would outlive the request's rollback. Begin the transaction first, as the first write would."""
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")
 
 
 NUL_SHOWN_AS = "\ufffd"
@@ -111,7 +110,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "savepoint", _sqlite_savepoint)
     else:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
