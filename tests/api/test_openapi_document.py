@@ -95,3 +95,15 @@ def test_enums_read_from_configuration_list_what_the_configuration_holds(documen
     schemas = document["components"]["schemas"]
     assert schemas["ListEntryIn"]["properties"]["list_type"]["enum"] == [t.code for t in get_list_types().list()]
     assert schemas["ComplaintIn"]["properties"]["category"]["enum"] == list(get_config().complaints.categories)
+
+
+@pytest.mark.parametrize("path,prefix", [("/api/v1/objections/{case_no}", "YY"),
+                                         ("/api/v1/repair-applications/{case_no}", "XF"),
+                                         ("/api/v1/complaints/{case_no}", "TS")])
+def test_case_numbers_in_paths_have_the_shape_the_api_hands_out(document: dict[str, Any], path: str,
+                                                                prefix: str) -> None:
+    import re
+
+    (param,) = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == "case_no"]
+    assert re.match(param["schema"]["pattern"], f"{prefix}20260305000012")
+    assert not re.match(param["schema"]["pattern"], "YY2026" if prefix != "YY" else "TS20260305000012")

@@ -27,7 +27,7 @@ USCC_OR_CITIZEN_ID_PATTERN = (
     r"^(?:[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{2}[0-9]{6}[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]{10}"
     r"|[0-9]{17}[0-9Xx]|[0-9]{15})$"
 )
-# Some visible character, and no control characters (which the services refuse).
+# Some visible character, and no control characters (a name, a code, a matter: one line).
 VISIBLE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 # Free text in a case (reasons, statements, notes): line breaks and tabs allowed, other control characters not.
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -36,7 +36,11 @@ _SEEN_CHAR = r"[^\s\x00-\x1f\x7f]"
 # Free text whose stripped length is at least 2 (what the services ask of a reason): two visible characters.
 REASON_PATTERN = f"^{_TEXT_CHAR}*{_SEEN_CHAR}{_TEXT_CHAR}*{_SEEN_CHAR}{_TEXT_CHAR}*$"
 # Case numbers: 异议 YY / 修复 XF / 投诉举报 TS, the date, the serial (casework.case_number).
-CASE_NO_PATTERN = r"^(?:YY|XF|TS)[0-9]{8}[0-9]{6,}$"
+def case_no_pattern(prefix: str) -> str:
+    return rf"^{prefix}[0-9]{{8}}[0-9]{{6,}}$"
+
+
+
 COMMITMENT_NO_PATTERN = r"^CN[0-9]{8}[0-9]{6,}$"
 MONTH_PATTERN = r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])$"  # 1900-01 … 2999-12
 

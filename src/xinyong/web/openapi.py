@@ -21,6 +21,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from xinyong.core.api_types import COMMITMENT_NO_PATTERN, USCC_PATTERN, case_no_pattern
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/v1"
 
@@ -156,6 +158,32 @@ def add_idempotent_replays(schema: dict[str, Any]) -> None:
         }
 
 
+# Path parameters that name a case or a subject: the shape of the identifiers the API hands out. Anything else
+# names nothing, and is answered 404.
+PATH_IDENTIFIERS: dict[tuple[str, str], dict[str, Any]] = {
+    (_p("/objections/"), "case_no"): {"pattern": case_no_pattern("YY"), "description": "异议案号，如 YY20260305000012"},
+    (_p("/repair-applications/"), "case_no"): {"pattern": case_no_pattern("XF"),
+                                                "description": "修复申请案号，如 XF20260305000012"},
+    (_p("/complaints/"), "case_no"): {"pattern": case_no_pattern("TS"),
+                                      "description": "投诉举报案号，如 TS20260305000012"},
+    (_p("/commitments/"), "commitment_no"): {"pattern": COMMITMENT_NO_PATTERN,
+                                             "description": "承诺编号，如 CN20260305000012"},
+    (_p("/subjects/"), "uscc"): {"pattern": USCC_PATTERN, "format": "uscc", "description": "统一社会信用代码"},
+}
+
+
+def add_path_identifiers(schema: dict[str, Any]) -> None:
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "path":
+                    continue
+                for (prefix, name), rule in PATH_IDENTIFIERS.items():
+                    if path.startswith(prefix) and parameter["name"] == name:
+                        parameter["schema"] = {**parameter.get("schema", {}), **rule}
+                        parameter.setdefault("description", rule["description"])
+
+
 def _problem_response(description: str) -> dict[str, Any]:
     return {"description": description,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
@@ -200,6 +228,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         add_problem_responses(schema)
         add_idempotent_replays(schema)
+        add_path_identifiers(schema)
         add_links(schema)
         app.openapi_schema = schema
     return app.openapi_schema
