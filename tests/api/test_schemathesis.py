@@ -13,8 +13,9 @@ Seeded data (departments and keys, subjects, records, a published list entry wit
 kind) lets operations reach past 404; the links carry what the creating operations return (case numbers,
 query codes, ids) to the operations that read and act on it.
 
-Set XINYONG_FUZZ_EXAMPLES to change the examples per operation (default below); the number of requests made
-and the time taken are printed (run with -s to see them).
+Set XINYONG_FUZZ_EXAMPLES (examples per operation), XINYONG_FUZZ_STATEFUL_SCENARIOS and
+XINYONG_FUZZ_STATEFUL_STEPS to search harder; the number of requests made, by phase, the links the stateful
+phase followed and the time taken are printed (run with -s to see them).
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ from schemathesis.generation.meta import TestPhase
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from due_process_support import PNG, listed, org, penalty, world
+from xinyong.commitments import service as commitments
+from xinyong.complaints import service as complaints
+from xinyong.core.db import new_session
 from xinyong.core.identifiers import make_citizen_id, make_uscc
+from xinyong.joint.models import JointTask
+from xinyong.objections import attachments
+from xinyong.objections import service as objections
+from xinyong.repair import service as repair
 
 EXAMPLES = int(os.environ.get("XINYONG_FUZZ_EXAMPLES", "8"))
 STATEFUL_STEPS = int(os.environ.get("XINYONG_FUZZ_STATEFUL_STEPS", "10"))
@@ -115,19 +124,6 @@ class Seeded:
 def seed() -> Seeded:
     """A small city: the credit office, two providers, subjects with penalties, a published black-list entry
     (which dispatches tasks), and one objection, repair application, commitment and complaint."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parents[1]))
-    from due_process_support import PNG, listed, org, penalty, world
-    from xinyong.commitments import service as commitments
-    from xinyong.complaints import service as complaints
-    from xinyong.core.db import new_session
-    from xinyong.joint.models import JointTask
-    from xinyong.objections import attachments
-    from xinyong.objections import service as objections
-    from xinyong.repair import service as repair
-
     today = date.today()
     db = new_session()
     try:
