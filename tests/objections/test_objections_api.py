@@ -196,8 +196,8 @@ def test_unknown_record_or_wrong_subject_is_refused(client: Any, db: Session) ->
     db.commit()
     r = _submit(client, _body(subject, rec, record_id=999999))
     assert r.status_code == 404 and "不存在" in r.json()["detail"]
-    r = _submit(client, _body(subject, rec, subject_code=other.uscc))
-    assert r.status_code == 422 and "主体代码" in r.json()["detail"]
+    r = _submit(client, _body(subject, rec, subject_code=other.uscc))  # another subject's record: as if missing
+    assert r.status_code == 404 and "不存在或不属于该主体" in r.json()["detail"]
     r = _submit(client, _body(subject, rec, entry_id=1))
     assert r.status_code == 422 and "二者选一" in r.json()["detail"]
     assert count_rows(db, Objection) == 0

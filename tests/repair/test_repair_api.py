@@ -131,7 +131,7 @@ def test_unknown_record_and_wrong_subject(client: Any, db: Session, setup: Any,
     other = org(db)
     db.commit()
     r = client.post("/api/v1/repair-applications", json=_body(subject, rec, subject_code=other.uscc))
-    assert r.status_code == 422 and "主体代码" in r.json()["detail"]
+    assert r.status_code == 404 and "不存在或不属于该主体" in r.json()["detail"]  # as if the record were missing
     assert count_rows(db, RepairApplication) == 0
 
 

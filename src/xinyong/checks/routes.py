@@ -113,10 +113,10 @@ def _run_batch(dept: Department, queries: list[str], matter: str, matter_type: s
              openapi_extra={"requestBody": {"content": {
                  "application/json": {"schema": BatchCheckIn.model_json_schema()},
                  "multipart/form-data": {"schema": {"type": "object", "required": ["file", "matter", "matter_type"],
-                                                    "properties": {"file": {"type": "string", "format": "binary"},
-                                                                   "matter": {"type": "string"},
-                                                                   "matter_type": {"type": "string"},
-                                                                   "purpose": {"type": "string"}}}}}}})
+                                                    "properties": {"file": {"type": "string", "format": "binary",
+                                                                            "description": "CSV 或 XLSX 文件"},
+                                                                   **{k: v for k, v in BatchCheckIn.model_json_schema()
+                                                                      ["properties"].items() if k != "subjects"}}}}}}})
 async def check_batch(request: Request, dept: Annotated[Department, KeyDept("check.run")]) -> Response:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
@@ -135,7 +135,8 @@ async def check_batch(request: Request, dept: Annotated[Department, KeyDept("che
     return _json(out)
 
 
-@router.get("/checks/batch/{batch_id}.xlsx", summary="批量核查结果（XLSX）")
+@router.get("/checks/batch/{batch_id}.xlsx", summary="批量核查结果（XLSX）", response_class=Response,
+            responses={200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
 def batch_download(batch_id: BigIdPath, db: DbSession, dept: Annotated[Department, KeyDept("check.read")]) -> Response:
     return _xlsx(batch.batch_xlsx(db, batch_id, dept), batch_id)
 

@@ -49,7 +49,7 @@ def sign(session: Session, data: dict[str, Any], *, today: date, actor: Actor) -
     if data.get("acceptor"):
         acceptor = session.scalar(select(Department).where(Department.code == str(data["acceptor"]).strip()))
         if acceptor is None:
-            raise NotFound(f"受理部门“{data['acceptor']}”不存在，请填写部门代码")
+            raise Refused(f"受理部门“{data['acceptor']}”不存在，请填写办理审批的部门代码", rule="unknown_department")
     if tpl.requires_acceptor and acceptor is None:
         raise Refused(f"{tpl.name}须注明受理部门（办理审批的部门代码）")
     filing = filing_for(actor, what="信用承诺", subject_kind=subject.kind, subject_id=subject.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,8 @@ from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import admin_context, render
 
 router = APIRouter(tags=["投诉举报"])
+ACTIONS = {"accept": service.accept, "return": service.return_to_office, "conclude": service.conclude,
+           "reject": service.reject}
 pages = APIRouter(include_in_schema=False)
 
 
@@ -81,10 +83,9 @@ def assign(case_no: str, body: AssignIn, db: DbSession, dept: Annotated[Departme
 
 @router.post("/complaints/{case_no}/{action}", response_model=ComplaintDeptOut,
              summary="承办部门受理（accept）、退回（return）、办结（conclude）；信用办不予受理（reject）")
-def act(case_no: str, action: str, body: StepIn, db: DbSession,
-        dept: Annotated[Department, AllowDept("complaint.handle")]) -> Any:
-    fn = {"accept": service.accept, "return": service.return_to_office, "conclude": service.conclude,
-          "reject": service.reject}.get(action)
+def act(case_no: str, action: Annotated[str, Path(json_schema_extra={"enum": list(ACTIONS)})], body: StepIn,
+        db: DbSession, dept: Annotated[Department, AllowDept("complaint.handle")]) -> Any:
+    fn = ACTIONS.get(action)
     if fn is None:
         raise NotFound("不支持的操作：可用 accept、return、conclude、reject、assign")
     c = fn(db, _cid(db, case_no), dept=dept, today=clock.today(), note=body.note, actor=None)

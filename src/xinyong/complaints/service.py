@@ -150,7 +150,8 @@ def assign(session: Session, complaint_id: int, *, dept: Department, to_dept: st
     rules.check_transition(State(c.state), State.ASSIGNED, roles_of(dept, c))
     target = session.scalar(select(Department).where(Department.code == to_dept.strip()))
     if target is None:
-        raise NotFound(f"承办部门“{to_dept}”不存在，请填写部门代码")
+        # 422, not 404: the case exists; the department named in the body does not.
+        raise Refused(f"承办部门“{to_dept}”不存在，请填写部门代码（见 /admin 的部门列表）", rule="unknown_department")
     _assign(session, c, target, actor=actor or f"dept:{dept.code}", today=today, note=note or "信用办分办")
     return c
 

@@ -64,6 +64,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_savepoint(conn: Any, _name: str) -> None:
+    """pysqlite begins a transaction only before a write, so a SAVEPOINT (Session.begin_nested) issued after
+    reads alone would start one of its own, and releasing it would COMMIT: a claimed idempotency key or a
+    form's writes would outlive the request's rollback. Begin the transaction first, as the first write would."""
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+
+
 NUL_SHOWN_AS = "\ufffd"
 # What no text column can store: NUL (PostgreSQL refuses it) and lone surrogates (not encodable as UTF-8; JSON's
 # "\ud800" yields one). Both are shown as U+FFFD, on both databases, by the ORM path and every fast path alike.
@@ -113,6 +121,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_savepoint)
     else:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)

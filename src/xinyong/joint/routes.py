@@ -15,6 +15,7 @@ from xinyong.access.deps import Allow, AllowDept, AllowUser, BigIdPath, DbSessio
 from xinyong.access.policy import may_read_task
 from xinyong.accounts.models import Department, User
 from xinyong.core import clock
+from xinyong.core.api_types import MONTH_PATTERN
 from xinyong.core.errors import DomainError, Forbidden
 from xinyong.joint import service, stats, webhooks
 from xinyong.joint.config import get_measures
@@ -34,6 +35,9 @@ def _today() -> date:
     return clock.today()
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def _this_month() -> str:
     return f"{_today():%Y-%m}"
 
@@ -48,9 +52,11 @@ def measures() -> list[dict[str, Any]]:
 
 
 @router.get("/tasks", response_model=list[TaskOut], summary="本部门的联合奖惩任务")
-def tasks(db: DbSession, dept: Annotated[Department, AllowDept("task.read")], state: Annotated[str | None, Query()] = None,
+def tasks(db: DbSession, dept: Annotated[Department, AllowDept("task.read")],
+          state: Annotated[str | None, Query(json_schema_extra={"enum": list(TASK_LABELS)},
+                                             description="任务状态（不填为全部）")] = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-          offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+          offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[dict[str, Any]]:
     if state is not None and state not in TASK_LABELS:
         from xinyong.core.errors import Refused
 
@@ -96,15 +102,19 @@ def delete_webhook(webhook_id: IdPath, db: DbSession,
     return _hook_out(webhooks.deactivate_webhook(db, dept, webhook_id))
 
 
+Month = Annotated[str, Query(json_schema_extra={"pattern": MONTH_PATTERN}, description="统计月份 YYYY-MM，如 2026-03")]
+
+
 @router.get("/stats/joint", summary="联合奖惩统计（按月）")
-def joint_stats(db: DbSession, dept: Annotated[Department, AllowDept("stats.read")], month: Annotated[str, Query()]) -> dict[str, Any]:
+def joint_stats(db: DbSession, dept: Annotated[Department, AllowDept("stats.read")], month: Month) -> dict[str, Any]:
     return stats.joint_stats(db, month, today=_today())
 
 
-@router.get("/stats/joint.xlsx", summary="联合奖惩统计导出（XLSX）")
-def joint_stats_xlsx(db: DbSession, dept: Annotated[Department, AllowDept("stats.read")], month: Annotated[str, Query()]) -> Response:
+@router.get("/stats/joint.xlsx", summary="联合奖惩统计导出（XLSX）", response_class=Response,
+            responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}})
+def joint_stats_xlsx(db: DbSession, dept: Annotated[Department, AllowDept("stats.read")], month: Month) -> Response:
     data = stats.joint_stats_xlsx(stats.joint_stats(db, month, today=_today()))
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(data, media_type=XLSX_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="joint-{month}.xlsx"'})
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
+from xinyong.core.api_types import HTTP_URL_PATTERN, TEXT_PATTERN, VISIBLE_PATTERN
 from xinyong.lists.schemas import LegalBasisOut
 
 
@@ -20,11 +22,28 @@ class MeasureOut(BaseModel):
     list_types: list[str] = Field(description="触发该措施的名单类型")
 
 
+def _feedback_variants(schema: JsonDict) -> None:
+    # What each action needs (joint/rules.py: check_feedback refuses the rest with a Chinese reason).
+    visible: JsonDict = {"type": "string", "minLength": 1, "pattern": VISIBLE_PATTERN}
+    schema["oneOf"] = [
+        {"title": "已实施", "required": ["action", "matter", "applied_at"],
+         "properties": {"action": {"const": "applied"}, "matter": visible,
+                        "applied_at": {"type": "string", "format": "date"}}},
+        {"title": "不适用", "required": ["action", "note"],
+         "properties": {"action": {"const": "not_applicable"}, "note": {**visible, "pattern": TEXT_PATTERN}}},
+        {"title": "办理中", "required": ["action"], "properties": {"action": {"const": "pending"}}},
+    ]
+
+
 class FeedbackIn(BaseModel):
+    """applied 已实施（须填 matter 与 applied_at）/ not_applicable 不适用（须在 note 说明理由）/ pending 办理中。"""
+
+    model_config = ConfigDict(json_schema_extra=_feedback_variants)
+
     action: Literal["applied", "not_applicable", "pending"]
-    matter: str | None = Field(default=None, max_length=500, description="实施措施的办理事项")
-    applied_at: date | None = Field(default=None, description="实施日期")
-    note: str | None = Field(default=None, max_length=2000)
+    matter: str | None = Field(default=None, max_length=500, description="实施措施的办理事项（已实施时必填）")
+    applied_at: date | None = Field(default=None, description="实施日期（已实施时必填，不晚于今天）")
+    note: str | None = Field(default=None, max_length=2000, description="说明（不适用时必填：理由）")
 
 
 class TaskOut(BaseModel):
@@ -55,7 +74,8 @@ class TaskOut(BaseModel):
 
 
 class WebhookIn(BaseModel):
-    url: str = Field(min_length=8, max_length=500)
+    url: str = Field(min_length=8, max_length=500, json_schema_extra={"pattern": HTTP_URL_PATTERN},
+                     description="接收事件的 http:// 或 https:// 完整地址")
     secret: str = Field(min_length=16, max_length=200, description="用于 HMAC-SHA256 签名的密钥，加密保存，不再返回")
 
 

@@ -30,6 +30,8 @@ def parse_month(month: str) -> tuple[date, date]:
     m = _MONTH.match(month.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise Refused(f"month 应为 YYYY-MM 格式，如 2026-03（收到“{month[:20]}”）")
+    if not 1900 <= int(m.group(1)) <= 2999:  # the previous and next months must be dates too
+        raise Refused(f"month 的年份应在 1900 至 2999 之间，如 2026-03（收到“{month[:20]}”）")
     first = date(int(m.group(1)), int(m.group(2)), 1)
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return first, nxt

@@ -119,7 +119,10 @@ def _inner_kind(address: str) -> str | None:
 
 def check_target(url: str, resolve: Resolver | None = None) -> Target:
     """Resolve the URL's host and refuse it unless every address it resolves to is public."""
-    parsed = urlparse(url.strip())
+    try:
+        parsed = urlparse(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://["
+        raise Refused("url 不是有效的地址，请填写 http:// 或 https:// 开头的完整地址，如 https://example.gov.cn/hook") from None
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise Refused("url 应为 http:// 或 https:// 开头的完整地址")
     host = parsed.hostname

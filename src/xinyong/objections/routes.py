@@ -27,6 +27,7 @@ from xinyong.objections.schemas import (
     ObjectionIn,
     ObjectionOut,
     ObjectionPublicOut,
+    RejectIn,
 )
 from xinyong.records.service import readable_record
 from xinyong.ui.sections import register_admin_link
@@ -65,7 +66,8 @@ def _case_for(db: Session, case_no: str, code: str | None, dept: Department | No
 
 
 @router.get("/objections/{case_no}", summary="查询异议办理情况（申请人凭查询码；办理部门凭 API 密钥）",
-            responses={200: {"model": ObjectionOut}})
+            responses={200: {"model": ObjectionOut | ObjectionPublicOut,
+                             "description": "办理部门：完整办理情况；申请人凭查询码：公开部分"}})
 def get_case(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("objection.lookup")],
              code: Annotated[str | None, Query(description="查询码")] = None,
              x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> dict[str, Any]:
@@ -97,7 +99,7 @@ def accept(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department
 
 
 @router.post("/objections/{case_no}/reject", response_model=ObjectionOut, summary="信用办不予受理（须写明理由）")
-def reject(case_no: str, body: NoteIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
+def reject(case_no: str, body: RejectIn, db: DbSession, dept: Annotated[Department, AllowDept("objection.decide")]) -> Any:
     return service.full_out(db, service.reject(db, _obj_id(db, case_no), dept=dept, today=clock.today(),
                                                reason=body.note))
 

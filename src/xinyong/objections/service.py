@@ -90,6 +90,16 @@ def roles_of(dept: Department | None, obj: Objection) -> frozenset[Role]:
     return frozenset(roles)
 
 
+def _no_such_record(record_id: object) -> str:
+    return (f"信用记录 {record_id} 不存在或不属于该主体，请核对记录编号和统一社会信用代码（或公民身份号码）；"
+            "可在主体页面“对此信息提出异议”进入")
+
+
+def _belongs(session: Session, subject_id: int, code: str) -> bool:
+    subject = session.get(Subject, subject_id)
+    return subject is not None and subject_matches(subject, code)
+
+
 # ---------------------------------------------------------------- submission
 
 def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *, idempotency_key: str | None,
@@ -109,23 +119,26 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
     record_id, entry_id = data.get("record_id"), data.get("entry_id")
     if (record_id is None) == (entry_id is None):
         raise Refused("请指明有异议的信用记录（record_id）或名单信息（entry_id），二者选一")
+    # A record or entry of another subject gets the same answer as an id that does not exist, before anything
+    # about its state: the form must not tell whose records the ids are.
+    code_given = str(data["subject_code"])
     if record_id is not None:
         rec = session.get(Record, record_id)
-        if rec is None:
-            raise NotFound(f"信用记录 {record_id} 不存在，请核对记录编号（可在主体页面“对此信息提出异议”进入）")
+        if rec is None or not _belongs(session, rec.subject_id, code_given):
+            raise NotFound(_no_such_record(record_id))
         if rec.state not in ("active", "objection"):
             raise Refused(f"信用记录 {record_id} 已不在公示或使用中（状态：{rec.state}），无需提出异议")
         subject_id, provider, kind = rec.subject_id, rec.dept_id, "record"
     else:
         entry = session.get(ListEntry, entry_id)
-        if entry is None:
-            raise NotFound(f"名单信息 {entry_id} 不存在，请核对编号")
+        if entry is None or not _belongs(session, entry.subject_id, code_given):
+            raise NotFound(f"名单信息 {entry_id} 不存在或不属于该主体，请核对编号和统一社会信用代码（或公民身份号码）")
         if entry.state not in ("published", "suspended"):
             raise Refused(f"名单信息 {entry_id} 当前未公示（状态：{entry.state}），无需提出异议")
         subject_id, provider, kind = entry.subject_id, entry.initiator_dept_id, "entry"
     subject = session.get(Subject, subject_id)
-    if subject is None or not subject_matches(subject, str(data["subject_code"])):
-        raise Refused("主体代码与该信息所属主体不一致，请核对统一社会信用代码或公民身份号码")
+    if subject is None:
+        raise NotFound(_no_such_record(record_id))
     filing = filing_for(actor, what="异议", subject_kind=subject.kind, subject_id=subject.id)
 
     code = casework.new_query_code()

@@ -66,7 +66,8 @@ def list_apps(db: DbSession, dept: Annotated[Department, AllowDept("repair.list"
 
 
 @router.get("/repair-applications/{case_no}", summary="修复申请办理情况（申请人凭查询码；认定部门凭密钥）",
-            responses={200: {"model": RepairFullOut}})
+            responses={200: {"model": RepairFullOut | RepairOut,
+                             "description": "认定部门与信用办：完整办理情况；申请人凭查询码：公开部分"}})
 def get_app(case_no: str, db: DbSession, actor: Annotated[Actor, Allow("repair.lookup")],
             code: Annotated[str | None, Query()] = None,
             x_query_code: Annotated[str | None, Header(alias="X-Query-Code")] = None) -> Any:

@@ -6,7 +6,15 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from xinyong.cases.schemas import AttachmentIn, TimelineOut
+from xinyong.cases.schemas import MAX_ATTACHMENTS, AttachmentIn, TimelineOut, attachments_limit
+from xinyong.core.api_types import (
+    COMMITMENT_NO_PATTERN,
+    REASON_PATTERN,
+    TEXT_PATTERN,
+    VISIBLE_PATTERN,
+    BigIdIn,
+    UsccOrCitizenId,
+)
 
 
 class MissingOut(BaseModel):
@@ -29,16 +37,19 @@ class EligibilityOut(BaseModel):
 
 
 class RepairIn(BaseModel):
-    record_id: int
-    subject_code: str = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
-    applicant_name: str = Field(min_length=1, max_length=100)
-    contact: str = Field(min_length=1, max_length=100)
-    statement: str = Field(min_length=5, max_length=4000, description="纠正失信行为、履行法定义务的情况")
+    record_id: BigIdIn = Field(description="申请修复的信用记录编号")
+    subject_code: UsccOrCitizenId = Field(min_length=15, max_length=32, description="信息主体的统一社会信用代码或公民身份号码")
+    applicant_name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN})
+    contact: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN})
+    statement: str = Field(min_length=5, max_length=4000, json_schema_extra={"pattern": TEXT_PATTERN},
+                           description="纠正失信行为、履行法定义务的情况")
     obligations_fulfilled: bool = Field(description="声明已履行行政处罚决定等法定义务")
-    commitment_no: str | None = Field(default=None, description="已签署的信用修复承诺编号")
-    sign_commitment_as: str | None = Field(default=None, max_length=100,
+    commitment_no: str | None = Field(default=None, json_schema_extra={"pattern": COMMITMENT_NO_PATTERN},
+                                      description="已签署的信用修复承诺编号（如 CN20260305000012）")
+    sign_commitment_as: str | None = Field(default=None, max_length=100, json_schema_extra={"pattern": VISIBLE_PATTERN},
                                            description="未签署时，在申请中一并签署信用修复承诺：签署人姓名")
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
+                                            json_schema_extra=attachments_limit)
 
 
 class RepairCreated(BaseModel):
@@ -72,4 +83,4 @@ class RepairFullOut(RepairOut):
 
 
 class DecideIn(BaseModel):
-    note: str = Field(min_length=2, max_length=4000, description="决定说明；不予修复时写明理由")
+    note: str = Field(min_length=2, max_length=4000, json_schema_extra={"pattern": REASON_PATTERN}, description="决定说明；不予修复时写明理由")

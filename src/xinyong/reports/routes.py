@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from xinyong.access.deps import AllowDept, DbSession, declare
 from xinyong.accounts.models import Department
 from xinyong.core import audit
+from xinyong.core.api_types import VISIBLE_PATTERN, CitizenId
 from xinyong.core.errors import NotFound, Refused, TooLarge
 from xinyong.core.identifiers import check_citizen_id
 from xinyong.core.settings import get_settings
@@ -79,8 +80,9 @@ def report_page(request: Request, uscc: str, db: DbSession) -> Response:
 
 
 class PersonReportIn(BaseModel):
-    citizen_id: str = Field(description="公民身份号码（仅用于查找，不保存明文）")
-    purpose: str = Field(description="查询目的，如“公务员招录政审”")
+    citizen_id: CitizenId = Field(description="公民身份号码（仅用于查找，不保存明文）")
+    purpose: str = Field(min_length=1, max_length=500, json_schema_extra={"pattern": VISIBLE_PATTERN},
+                         description="查询目的，如“公务员招录政审”（记入审计日志）")
 
 
 @router.post("/reports/person", summary="自然人公共信用信息报告（部门经授权查询，PDF，身份信息脱敏）",

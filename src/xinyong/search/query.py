@@ -21,6 +21,10 @@ MAX_FUZZY_CHARS = 40
 # Punctuation that stored names spell in either width or style: （） vs (), 【】 vs []. After NFKC the
 # query has one form; in patterns these become a single-character wildcard, so both forms match.
 _LOOSE = frozenset("()[]【】〔〕〈〉《》<>{}「」『』\"'“”‘’·•・")
+# What the API schema states about q: at least MIN_QUERY_CHARS characters that are not punctuation of the kind
+# above, whitespace or control characters (the rest is ignored, so a query of only those is refused).
+_COUNTED = "[^\\s\\x00-\\x1f\\x7f" + "".join("\\" + ch if ch in "[]\\^-" else ch for ch in sorted(_LOOSE)) + "]"
+QUERY_PATTERN = "^[\\s\\S]*" + "[\\s\\S]*".join([_COUNTED] * MIN_QUERY_CHARS) + "[\\s\\S]*$"
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")

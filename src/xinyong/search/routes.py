@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from xinyong.access.deps import DbSession, declare
 from xinyong.core.errors import Refused
 from xinyong.search import service
+from xinyong.search.query import QUERY_PATTERN
 
 router = APIRouter(tags=["信用查询"])
 
@@ -32,7 +33,9 @@ class SearchOut(BaseModel):
 @router.get("/search", response_model=SearchOut, summary="按名称或统一社会信用代码查询法人和非法人组织")
 @declare("public.read")
 def search(db: DbSession,
-           q: Annotated[str, Query(description="名称、名称中的几个字或统一社会信用代码（可只输入一部分）")] = "",
+           q: Annotated[str, Query(json_schema_extra={"pattern": QUERY_PATTERN},
+                                   description="名称、名称中的几个字或统一社会信用代码（可只输入一部分），"
+                                               "至少 2 个字（标点、空白不计）；超过 100 个字时只按前 100 个字查询")],
            limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT, description="每页条数，1–100")] = 10,
            offset: Annotated[int, Query(ge=0, le=100_000, description="跳过的条数")] = 0) -> SearchOut:
     result = service.search_subjects(db, q, limit=limit, offset=offset)

@@ -21,6 +21,7 @@ from xinyong.core.errors import DomainError
 from xinyong.core.logging import install_masking
 from xinyong.core.settings import get_settings
 from xinyong.core.throttle import TooManyRequests
+from xinyong.web import openapi
 from xinyong.web.bodylimit import BodyLimitMiddleware
 from xinyong.web.security import SecurityMiddleware, csrf_guard, security_headers
 
@@ -216,6 +217,7 @@ def create_app() -> FastAPI:
 
     for module in load_domains():
         _include(app, module)
+    openapi.install(app)
     log.info("xinyong ready on %s (%s)", settings.base_url, settings.database_url.split(":", 1)[0])
     return app
 
