@@ -135,12 +135,12 @@ def test_a_list_entry_citing_a_record_id_past_the_column_range_is_refused(client
 
 def test_assigning_a_complaint_to_an_unknown_department_is_422_and_the_case_stays(client, db: Session) -> None:
     from xinyong.complaints import service as complaints
-    from xinyong.objections import casework
+    from xinyong.core import clock
 
     w = world(db)
     done = complaints.submit(db, {"category": "环境污染", "target_name": "德州某公司",  # STHJ: not registered
                                   "content": "该单位长期拖欠货款，拒不履行合同约定"}, [], idempotency_key=None,
-                             today=casework.today())
+                             today=clock.today())
     db.commit()
     case_no = done.complaint.case_no
     r = client.post(f"/api/v1/complaints/{case_no}/assign", json={"dept": "NOPE"}, headers=w.auth("office"))
