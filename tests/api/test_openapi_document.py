@@ -90,7 +90,6 @@ def test_request_schemas_state_the_rules_the_services_enforce(document: dict[str
 
 def test_enums_read_from_configuration_list_what_the_configuration_holds(document: dict[str, Any]) -> None:
     from xinyong.cases.config import get_config
-
     from xinyong.lists.config import get_list_types
 
     schemas = document["components"]["schemas"]

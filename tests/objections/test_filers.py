@@ -23,8 +23,8 @@ from due_process_support import (
     world,
 )
 from xinyong.access.actors import ANONYMOUS, Actor, ActorKind
+from xinyong.access.filing import FiledVia, filing_for
 from xinyong.accounts import service as accounts
-from xinyong.accounts.filing import FiledVia, filing_for
 from xinyong.catalog import rules as catalog_rules
 from xinyong.commitments.models import Commitment
 from xinyong.core.clock import FixedClock

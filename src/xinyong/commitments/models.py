@@ -31,7 +31,7 @@ class Commitment(Base):
     legal_basis: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     text_sha256: Mapped[str] = mapped_column(String(64))
-    # who filed it (accounts/filing.py): public, account (the organisation's own), counter (窗口代办), department
+    # who filed it (access/filing.py): public, account (the organisation's own), counter (窗口代办), department
     filed_via: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
     filed_by: Mapped[str | None] = mapped_column(String(100))
     filer_account_id: Mapped[int | None] = mapped_column(Integer, index=True)

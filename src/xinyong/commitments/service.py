@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor
-from xinyong.accounts.filing import FILED_VIA_LABELS, FiledVia, filing_for
+from xinyong.access.filing import FILED_VIA_LABELS, FiledVia, filing_for
 from xinyong.accounts.models import Department
 from xinyong.cases.casework import placeholder_case_no
 from xinyong.catalog import rules as catalog_rules
@@ -39,7 +39,7 @@ def get(session: Session, commitment_no: str) -> Commitment:
 
 def sign(session: Session, data: dict[str, Any], *, today: date, actor: Actor) -> Commitment:
     """Sign a commitment in an organisation's name: by its own account, or entered by the department that accepts
-    it or by the credit office (accounts/filing.py), recorded as such."""
+    it or by the credit office (access/filing.py), recorded as such."""
     tpl = get_template(str(data["type"]))
     subject = subjects.get_by_uscc(session, str(data["uscc"]).strip().upper())
     signer_uscc = str(data.get("signer_uscc") or "").strip().upper()

@@ -27,7 +27,7 @@ class Complaint(Base):
     reporter_enc: Mapped[str | None] = mapped_column(Text)  # AES-GCM of {"name", "contact"}; None when anonymous
     reporter_consents: Mapped[bool] = mapped_column(Boolean, default=False)
     dept_id: Mapped[int | None] = mapped_column(Integer)
-    # who filed it (accounts/filing.py): public, account (the organisation's own), counter (窗口代办), department
+    # who filed it (access/filing.py): public, account (the organisation's own), counter (窗口代办), department
     filed_via: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
     filed_by: Mapped[str | None] = mapped_column(String(100))
     filer_account_id: Mapped[int | None] = mapped_column(Integer, index=True)

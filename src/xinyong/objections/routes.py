@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession, department_of
+from xinyong.access.filing import filer_note, subject_code_of
 from xinyong.access.policy import require
-from xinyong.accounts.filing import filer_note, subject_code_of
 from xinyong.accounts.models import Department, User
 from xinyong.cases import attachments, casework
 from xinyong.core import clock

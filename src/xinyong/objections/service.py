@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor
-from xinyong.accounts.filing import filing_for
+from xinyong.access.filing import filing_for
 from xinyong.accounts.models import Department
 from xinyong.cases import attachments, casework
 from xinyong.cases.casework import subject_matches
@@ -105,7 +105,7 @@ def _belongs(session: Session, subject_id: int, code: str) -> bool:
 def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *, idempotency_key: str | None,
            today: date, actor: Actor) -> Submitted:
     """File an objection. In an organisation's name only its own account or the office's counter may file
-    (accounts/filing.py); the case records who did."""
+    (access/filing.py); the case records who did."""
     key = casework.check_key(idempotency_key)
     files = attachments.check(uploads)
     # the filer is part of the body: someone else replaying the key gets no other filer's receipt

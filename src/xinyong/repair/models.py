@@ -30,7 +30,7 @@ class RepairApplication(Base):
     applicant_masked: Mapped[str] = mapped_column(String(100))
     statement: Mapped[str] = mapped_column(Text)  # how the conduct was corrected and obligations fulfilled
     commitment_id: Mapped[int | None] = mapped_column(BigId)
-    # who filed it (accounts/filing.py): public, account (the organisation's own), counter (窗口代办), department
+    # who filed it (access/filing.py): public, account (the organisation's own), counter (窗口代办), department
     filed_via: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
     filed_by: Mapped[str | None] = mapped_column(String(100))
     filer_account_id: Mapped[int | None] = mapped_column(Integer, index=True)

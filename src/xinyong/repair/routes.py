@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor, ActorKind, actor_for_dept
 from xinyong.access.deps import MAX_BIGINT, Allow, AllowDept, AllowUser, BigIdPath, DbSession
+from xinyong.access.filing import filer_note, subject_code_of
 from xinyong.access.policy import may_handle_case
-from xinyong.accounts.filing import filer_note, subject_code_of
 from xinyong.accounts.models import Department, User
 from xinyong.cases import attachments, casework
 from xinyong.cases.config import get_config

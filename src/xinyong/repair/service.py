@@ -13,7 +13,7 @@ from sqlalchemy import String, and_, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor
-from xinyong.accounts.filing import filing_for
+from xinyong.access.filing import filing_for
 from xinyong.accounts.models import Department
 from xinyong.cases import attachments, casework
 from xinyong.cases.casework import subject_matches
@@ -122,7 +122,7 @@ def roles_of(dept: Department | None, app: RepairApplication) -> frozenset[Role]
 def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Upload], *,
           idempotency_key: str | None, today: date, actor: Actor) -> Submitted:
     """Apply for repair. In an organisation's name only its own account or the office's counter may apply
-    (accounts/filing.py); the case records who did."""
+    (access/filing.py); the case records who did."""
     key = casework.check_key(idempotency_key)
     files = attachments.check(uploads)
     digest = casework.body_hash({**data, "files": [f.sha256 for f in files], "filer": actor.label})

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyong.access.filing import FILED_VIA_LABELS, FiledVia
 from xinyong.accounts import service as accounts
-from xinyong.accounts.filing import FILED_VIA_LABELS, FiledVia
 from xinyong.accounts.models import SubjectAccount
 from xinyong.catalog.service import get_catalog
 from xinyong.checks.logbuffer import buffer as check_buffer

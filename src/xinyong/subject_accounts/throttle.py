@@ -10,6 +10,8 @@ from xinyong.core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS, TooManyReq
 
 Throttled = TooManyRequests
 reset = reset_throttles
+PER_ACCOUNT = LOGIN_BY_ACCOUNT.item  # failures tolerated per account in the window
+PER_ADDRESS = LOGIN_BY_ADDRESS.item
 
 
 def check(account_key: str, address: str) -> None:
