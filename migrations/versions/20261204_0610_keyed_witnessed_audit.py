@@ -9,7 +9,7 @@ Existing ciphertexts (no associated data) and reports without a seal are convert
 which needs the key file; a migration must run without it.
 
 Revision ID: 57ec7687305f
-Revises: 5a1c0e7d2b44
+Revises: 7c2e4a9d1f30
 Create Date: 2026-12-04 06:10:00
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from alembic import op
 from xinyong.core.audit import install_append_only, uninstall_append_only
 
 revision = "57ec7687305f"
-down_revision = "5a1c0e7d2b44"
+down_revision = "7c2e4a9d1f30"
 branch_labels = None
 depends_on = None
 

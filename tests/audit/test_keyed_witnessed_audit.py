@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from due_process_support import listed, org, penalty, world
+from xinyong.access.actors import Actor, ActorKind
 from xinyong.checks.models import CheckLog
 from xinyong.cli import app
 from xinyong.core import audit
@@ -24,6 +25,9 @@ from xinyong.objections import service as objections
 from xinyong.records import service as records
 
 runner = CliRunner()
+
+# the credit office's counter (窗口代办) files for the organisation in these tests
+COUNTER = Actor(ActorKind.OPERATOR, "user:office", is_credit_office=True)
 
 
 class Ran:
@@ -203,7 +207,7 @@ def _covered_world(db: Session) -> dict[str, Any]:
     case = objections.submit(db, {"applicant_name": "德州某某食品有限公司", "contact": "0534-1234567",
                                   "subject_code": subject.uscc, "record_id": rec.id,
                                   "reason": "处罚决定已被复议机关撤销，信息不应公示"}, [],
-                             idempotency_key=None, today=date(2026, 2, 2)).objection
+                             idempotency_key=None, today=date(2026, 2, 2), actor=COUNTER).objection
     db.add(CheckLog(id=1, dept_id=w.sw.id, matter="政府采购资格审查", matter_type="procurement",
                     purpose="供应商资格审查", subject_id=subject.id, query_kind="uscc", query_ref=subject.uscc or "",
                     result="attention"))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from due_process_support import PNG, org, penalty, world
+from xinyong.access.actors import Actor, ActorKind
 from xinyong.cases import attachments
 from xinyong.cases.casework import case_aad
 from xinyong.cli import app
@@ -32,6 +33,9 @@ from xinyong.subjects.models import Subject
 runner = CliRunner()
 PERSON = "11010519491231002X"
 OTHER = "110105194912310021"
+
+# the credit office's counter (窗口代办) files for the organisation in these tests
+COUNTER = Actor(ActorKind.OPERATOR, "user:office", is_credit_office=True)
 
 
 def _use_key_file(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
@@ -89,7 +93,7 @@ def _everything(db: Session) -> dict[str, Any]:
     case = objections.submit(db, {"applicant_name": "德州某某食品有限公司", "contact": "0534-1234567",
                                   "subject_code": company.uscc, "record_id": rec.id,
                                   "reason": "处罚决定已被复议机关撤销，信息不应公示"},
-                             [attachments.Upload("营业执照.png", PNG)], idempotency_key=None, today=date(2026, 2, 2))
+                             [attachments.Upload("营业执照.png", PNG)], idempotency_key=None, today=date(2026, 2, 2), actor=COUNTER)
     rep, pdf = reports.issue(db, company, requested_by="public")
     db.commit()
     return {"person": person.id, "record": sealed.id, "hook": hook.id, "objection": case.objection.id,
@@ -260,7 +264,7 @@ def test_a_case_or_webhook_secret_moved_to_another_row_does_not_decrypt(db: Sess
     second = objections.submit(db, {"applicant_name": "另一申请人", "contact": "0534-7654321",
                                     "subject_code": made["company"], "record_id": made["record"],
                                     "reason": "信息有误，请核实"}, [], idempotency_key=None,
-                               today=date(2026, 2, 3)).objection
+                               today=date(2026, 2, 3), actor=COUNTER).objection
     db.commit()
     db.execute(text("UPDATE objections SET applicant_enc = :e WHERE id = :id"),
                {"e": first.applicant_enc, "id": second.id})
