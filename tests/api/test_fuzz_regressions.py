@@ -53,12 +53,13 @@ def test_objection_to_another_subjects_record_answers_as_if_the_record_did_not_e
     mine, theirs = org(db), org(db)
     rec = penalty(db, theirs, w.scjg, decided=TODAY - timedelta(days=20))
     db.commit()
-    foreign = client.post("/api/v1/objections", json=_objection(rec.id, mine.uscc or ""))
-    missing = client.post("/api/v1/objections", json=_objection(rec.id + 1000, mine.uscc or ""))
+    counter = w.auth("office")  # an organisation files through its account or the office's counter
+    foreign = client.post("/api/v1/objections", json=_objection(rec.id, mine.uscc or ""), headers=counter)
+    missing = client.post("/api/v1/objections", json=_objection(rec.id + 1000, mine.uscc or ""), headers=counter)
     assert foreign.status_code == missing.status_code == 404
     assert foreign.json()["detail"] == missing.json()["detail"].replace(str(rec.id + 1000), str(rec.id))
     assert db.scalar(select(func.count()).select_from(Objection)) == 0
-    own = client.post("/api/v1/objections", json=_objection(rec.id, theirs.uscc or ""))
+    own = client.post("/api/v1/objections", json=_objection(rec.id, theirs.uscc or ""), headers=counter)
     assert own.status_code == 201
 
 
@@ -69,7 +70,7 @@ def test_repair_for_another_subjects_record_answers_as_if_the_record_did_not_exi
     db.commit()
 
     def apply(record_id: int, code: str) -> object:
-        return client.post("/api/v1/repair-applications", json={
+        return client.post("/api/v1/repair-applications", headers=w.auth("office"), json={
             "record_id": record_id, "subject_code": code, "applicant_name": "李四", "contact": "13900000000",
             "statement": "已缴清罚款并完成整改", "obligations_fulfilled": True, "sign_commitment_as": "李四",
             "attachments": [{"filename": "凭证.png", "content_base64": b64(PNG)}]})
@@ -165,7 +166,7 @@ def test_a_refused_submission_does_not_keep_its_idempotency_key(client, db: Sess
     subject = org(db)
     rec = penalty(db, subject, w.scjg, decided=TODAY - timedelta(days=20))
     db.commit()
-    key = {"Idempotency-Key": "form-token-1"}
+    key = {"Idempotency-Key": "form-token-1", **w.auth("office")}
     wrong = client.post("/api/v1/objections", json=_objection(rec.id + 1000, subject.uscc or ""), headers=key)
     assert wrong.status_code == 404
     again = client.post("/api/v1/objections", json=_objection(rec.id + 1000, subject.uscc or ""), headers=key)

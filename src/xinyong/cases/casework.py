@@ -15,14 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from xinyong.access.actors import Actor, ActorKind
-from xinyong.access.policy import LIST_PUBLISHED_STATES, may_read_list_entry
 from xinyong.cases.models import CaseEvent, IdempotencyKey, OutboundSync
 from xinyong.core import crypto
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.identifiers import check_citizen_id
 from xinyong.lists.models import ListEntry
-from xinyong.records import service as records
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
 from xinyong.subjects.service import citizen_id_hash
@@ -156,27 +153,25 @@ def queue_sync(session: Session, event_type: str, payload: dict[str, Any], targe
     return len(targets)
 
 
-def check_target_for(session: Session, viewer: Actor, *, record_id: int | None, entry_id: int | None,
-                     subject_code: str, today: date) -> None:
-    """A filer (objection, repair application) names a record or a list entry by id: one the filer may read (the
-    public: the public projection, published list entries), or one about the subject whose code the filer gives.
-    Anything else answers like a missing one, before its state or its subject is disclosed."""
+def no_such_target(kind: str, target_id: object) -> str:
+    what = "信用记录" if kind == "record" else "名单信息"
+    return (f"{what} {target_id} 不存在或不属于该主体，请核对编号和统一社会信用代码（或公民身份号码）；"
+            "可在主体页面“对此信息提出异议”或“申请信用修复”进入")
+
+
+def check_target_for(session: Session, *, record_id: int | None, entry_id: int | None, subject_code: str) -> None:
+    """A filer (objection, repair application) names a record or a list entry by id and the code of the subject it
+    is about. A target that does not exist and one of another subject (public or not) get the same answer, before
+    anything about its state is disclosed, so the form tells nobody whose records the ids are."""
+    if record_id is not None and entry_id is not None:
+        raise Refused("请指明有异议的信用记录（record_id）或名单信息（entry_id），二者选一")
     if record_id is not None:
-        try:
-            records.readable_record(session, record_id, viewer, today)
-            return
-        except NotFound:
-            rec = session.get(Record, record_id) if 0 < record_id < 2**63 else None
-            subject = session.get(Subject, rec.subject_id) if rec is not None else None
-            if subject is None or not subject_matches(subject, subject_code):
-                raise
+        rec = session.get(Record, record_id) if 0 < record_id < 2**63 else None
+        subject = session.get(Subject, rec.subject_id) if rec is not None else None
+        if subject is None or not subject_matches(subject, subject_code):
+            raise NotFound(no_such_target("record", record_id))
     if entry_id is not None:
         entry = session.get(ListEntry, entry_id) if 0 < entry_id < 2**63 else None
-        if entry is not None and (may_read_list_entry(viewer, initiator_dept_id=entry.initiator_dept_id,
-                                                      state=entry.state)
-                                  or (viewer.kind not in (ActorKind.DEPT_KEY, ActorKind.DEPT_USER)
-                                      and entry.state in LIST_PUBLISHED_STATES)):
-            return
         subject = session.get(Subject, entry.subject_id) if entry is not None else None
         if subject is None or not subject_matches(subject, subject_code):
-            raise NotFound(f"名单信息 {entry_id} 不存在，请核对编号")
+            raise NotFound(no_such_target("entry", entry_id))

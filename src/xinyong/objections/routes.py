@@ -43,8 +43,8 @@ pages = APIRouter(include_in_schema=False)
              summary="提出异议（信用记录或名单信息）；支持 Idempotency-Key 防重复提交")
 def submit(body: ObjectionIn, db: DbSession, actor: Annotated[Actor, Allow("objection.file")],
            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
-    casework.check_target_for(db, actor, record_id=body.record_id, entry_id=body.entry_id,
-                             subject_code=body.subject_code, today=clock.today())
+    casework.check_target_for(db, record_id=body.record_id, entry_id=body.entry_id,
+                             subject_code=body.subject_code)
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.submit(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
                           today=clock.today(), actor=actor)
@@ -165,8 +165,8 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
         data = {"applicant_name": applicant_name, "contact": contact, "subject_code": subject_code,
                 "reason": reason, "requested": requested or None, "record_id": target_record,
                 "entry_id": target_entry}
-        casework.check_target_for(db, actor, record_id=target_record, entry_id=target_entry,
-                                 subject_code=subject_code, today=clock.today())
+        casework.check_target_for(db, record_id=target_record, entry_id=target_entry,
+                                 subject_code=subject_code)
         with db.begin_nested():
             done = service.submit(db, data, uploads, idempotency_key="form:" + token, today=clock.today(),
                                   actor=actor)

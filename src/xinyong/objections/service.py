@@ -90,11 +90,6 @@ def roles_of(dept: Department | None, obj: Objection) -> frozenset[Role]:
     return frozenset(roles)
 
 
-def _no_such_record(record_id: object) -> str:
-    return (f"信用记录 {record_id} 不存在或不属于该主体，请核对记录编号和统一社会信用代码（或公民身份号码）；"
-            "可在主体页面“对此信息提出异议”进入")
-
-
 def _belongs(session: Session, subject_id: int, code: str) -> bool:
     subject = session.get(Subject, subject_id)
     return subject is not None and subject_matches(subject, code)
@@ -125,20 +120,20 @@ def submit(session: Session, data: dict[str, Any], uploads: list[attachments.Upl
     if record_id is not None:
         rec = session.get(Record, record_id)
         if rec is None or not _belongs(session, rec.subject_id, code_given):
-            raise NotFound(_no_such_record(record_id))
+            raise NotFound(casework.no_such_target("record", record_id))
         if rec.state not in ("active", "objection"):
             raise Refused(f"信用记录 {record_id} 已不在公示或使用中（状态：{rec.state}），无需提出异议")
         subject_id, provider, kind = rec.subject_id, rec.dept_id, "record"
     else:
         entry = session.get(ListEntry, entry_id)
         if entry is None or not _belongs(session, entry.subject_id, code_given):
-            raise NotFound(f"名单信息 {entry_id} 不存在或不属于该主体，请核对编号和统一社会信用代码（或公民身份号码）")
+            raise NotFound(casework.no_such_target("entry", entry_id))
         if entry.state not in ("published", "suspended"):
             raise Refused(f"名单信息 {entry_id} 当前未公示（状态：{entry.state}），无需提出异议")
         subject_id, provider, kind = entry.subject_id, entry.initiator_dept_id, "entry"
     subject = session.get(Subject, subject_id)
     if subject is None:
-        raise NotFound(_no_such_record(record_id))
+        raise NotFound(casework.no_such_target("record", record_id))
     filing = filing_for(actor, what="异议", subject_kind=subject.kind, subject_id=subject.id)
 
     code = casework.new_query_code()

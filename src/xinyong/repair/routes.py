@@ -47,8 +47,7 @@ def eligibility(record_id: BigIdPath, db: DbSession,
              summary="申请信用修复（附证明材料与信用修复承诺）；支持 Idempotency-Key")
 def apply(body: RepairIn, db: DbSession, actor: Annotated[Actor, Allow("repair.apply")],
           idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
-    casework.check_target_for(db, actor, record_id=body.record_id, entry_id=None, subject_code=body.subject_code,
-                                today=clock.today())
+    casework.check_target_for(db, record_id=body.record_id, entry_id=None, subject_code=body.subject_code)
     uploads = attachments.decode([(a.filename, a.content_base64) for a in body.attachments])
     done = service.apply(db, body.model_dump(exclude={"attachments"}), uploads, idempotency_key=idempotency_key,
                          today=clock.today(), actor=actor)
@@ -163,8 +162,7 @@ async def new_submit(request: Request, db: DbSession, actor: Annotated[Actor, Al
             "statement": statement, "signer_name": signer_name}
     uploads = [attachments.Upload(f.filename or "附件", await f.read()) for f in files or [] if f.filename]
     try:
-        casework.check_target_for(db, actor, record_id=record_id, entry_id=None, subject_code=subject_code,
-                                    today=clock.today())
+        casework.check_target_for(db, record_id=record_id, entry_id=None, subject_code=subject_code)
         with db.begin_nested():
             done = service.apply(db, {"record_id": record_id, "subject_code": subject_code,
                                       "applicant_name": applicant_name, "contact": contact, "statement": statement,

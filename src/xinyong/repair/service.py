@@ -135,8 +135,7 @@ def apply(session: Session, data: dict[str, Any], uploads: list[attachments.Uplo
     subject = session.get(Subject, rec.subject_id) if rec is not None else None
     if rec is None or subject is None or not subject_matches(subject, str(data["subject_code"])):
         # One answer for "no such record" and "not this subject's": the form must not tell whose records ids are.
-        raise NotFound(f"信用记录 {data['record_id']} 不存在或不属于该主体，请核对记录编号和统一社会信用代码"
-                       "（或公民身份号码）；信用修复由信息主体本人（单位）申请")
+        raise NotFound(casework.no_such_target("record", data["record_id"]))
     filing = filing_for(actor, what="信用修复申请", subject_kind=subject.kind, subject_id=subject.id)
     open_app = session.scalar(select(RepairApplication.case_no).where(RepairApplication.record_id == rec.id,
                                                                       RepairApplication.state == State.SUBMITTED.value))
