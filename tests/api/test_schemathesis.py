@@ -39,12 +39,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from due_process_support import PNG, listed, org, penalty, world
+from xinyong.access.actors import Actor, ActorKind
+from xinyong.cases import attachments
 from xinyong.commitments import service as commitments
 from xinyong.complaints import service as complaints
 from xinyong.core.db import new_session
 from xinyong.core.identifiers import make_citizen_id, make_uscc
 from xinyong.joint.models import JointTask
-from xinyong.objections import attachments
 from xinyong.objections import service as objections
 from xinyong.repair import service as repair
 
@@ -134,18 +135,20 @@ def seed() -> Seeded:
         taxed = penalty(db, subjects[2], w.sw, decided=today - timedelta(days=60))
         entry = listed(db, w.scjg, subjects[3], penalty(db, subjects[3], w.scjg, decided=today - timedelta(days=30),
                                                         severity="严重"), today)
+        counter = Actor(ActorKind.OPERATOR, "user:office", is_credit_office=True)  # 窗口代办 for the firms
         objection = objections.submit(db, {"applicant_name": "张三", "contact": "13800000000",
                                            "subject_code": subjects[0].uscc, "record_id": recent.id,
                                            "reason": "处罚内容记载有误，请核实"}, [],
-                                      idempotency_key=None, today=today)
+                                      idempotency_key=None, today=today, actor=counter)
         application = repair.apply(db, {"record_id": old.id, "subject_code": subjects[1].uscc,
                                         "applicant_name": "李四", "contact": "13900000000",
                                         "statement": "已缴清罚款并完成整改", "obligations_fulfilled": True,
                                         "sign_commitment_as": "李四"},
-                                   [attachments.Upload("缴款凭证.png", PNG)], idempotency_key=None, today=today)
+                                   [attachments.Upload("缴款凭证.png", PNG)], idempotency_key=None, today=today,
+                                   actor=counter)
         commitment = commitments.sign(db, {"type": "voluntary", "uscc": subjects[2].uscc,
                                            "signer_uscc": subjects[2].uscc, "signer_name": "王五",
-                                           "matter": "依法诚信经营"}, today=today)
+                                           "matter": "依法诚信经营"}, today=today, actor=counter)
         complaint = complaints.submit(db, {"category": next(iter(complaints.categories())),
                                            "target_name": subjects[2].name, "target_code": subjects[2].uscc,
                                            "content": "该单位长期拖欠货款，拒不履行合同约定"}, [],
@@ -291,6 +294,8 @@ def _report(name: str, backend: str, run: Run) -> None:
           + f"; stateful requests that followed a link: {sum(run.linked.values())} to {len(run.linked)} operations")
 
 
+RESOLVED_AT_RUN_TIME = {"POST /api/v1/webhooks"}
+
 MODES = {
     "anonymous": None,
     "provider-key": "provider",
@@ -311,6 +316,9 @@ def test_whole_api_answers_without_server_errors_and_as_documented(engine: Engin
     assert run.requests > 0
     assert not run.server_errors, "server errors:\n" + "\n".join(run.server_errors[:30])
     assert not run.failures, "\n".join(run.failures[:30])
+    # A webhook target must resolve to a public address (no loopback, private or reserved ones: SSRF), which
+    # no JSON schema can state and which this offline machine cannot resolve; its refusals are tested by name in
+    # tests/joint/test_webhooks.py instead.
     refused = {label: f"{bad}/{total}: {run.refusals.get(label, '')}" for label, (bad, total) in run.positive.items()
-               if total >= 4 and bad / total > 0.5}
+               if total >= 4 and bad / total > 0.5 and label not in RESOLVED_AT_RUN_TIME}
     assert not refused, f"schema-valid requests mostly refused as invalid (400/422): {refused}"
