@@ -45,6 +45,8 @@ class Actor:
     subject_id: int | None = None
     # the credit office's department (operators, and department keys of the office itself)
     is_credit_office: bool = False
+    # a bank's financial institution id or a sharing partner's id (ActorKind.BANK / ActorKind.PARTNER)
+    party_id: int | None = None
 
     @property
     def is_staff(self) -> bool:

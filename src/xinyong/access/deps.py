@@ -63,12 +63,33 @@ def bearer_key(request: Request) -> str | None:
 
 # ---------------------------------------------------------------- actors
 
+# Later domains whose parties hold API keys of their own (sharing partners, banks) register a resolver: given the
+# presented key it returns that party's Actor, or None when the key is not of its kind (decided by its prefix, so
+# that a department's key never costs a lookup in another table). A resolver raises Unauthorized for a key of
+# its kind that is wrong, revoked or expired.
+KeyResolver = Callable[[Session, str], "Actor | None"]
+_key_resolvers: list[KeyResolver] = []
+
+
+def register_key_resolver(resolver: KeyResolver) -> None:
+    if resolver not in _key_resolvers:
+        _key_resolvers.append(resolver)
+
+
+def _actor_for_key(db: Session, key: str) -> Actor:
+    for resolver in _key_resolvers:
+        actor = resolver(db, key)
+        if actor is not None:
+            return actor
+    return actor_for_dept(accounts.department_for_key(db, key))
+
+
 def actor_of(db: Session, request: Request) -> Actor:
     """Who is calling: an API key (a wrong or revoked one is a 401, never anonymous), else a staff user's or an
     organisation account's session, else the public."""
     key = bearer_key(request)
     if key is not None:
-        actor = actor_for_dept(accounts.department_for_key(db, key))
+        actor = _actor_for_key(db, key)
     else:
         user, account = session_principal(db, request)
         if user is not None:

@@ -113,6 +113,18 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.commitments.read", "查看承诺履约", STAFF),
     Action("admin.commitments.act", "登记承诺履约情况", STAFF),
     Action("account.manage", "审核主体账户或发放激活码", OFFICE),
+    # ---- evaluation (公共信用综合评价)
+    #
+    # ---- supervision (分级分类监管, 双随机, 诚信约谈)
+    #
+    # ---- exchange upstream (上报省平台, 死信重放)
+    #
+    # ---- sharing partners, inbound, change feed, exports
+    #
+    # ---- financing (信易贷)
+    #
+    # ---- statistics and data quality (监测统计, 问题数据)
+    #
 )
 
 
