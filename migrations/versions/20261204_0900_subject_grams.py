@@ -1,8 +1,11 @@
-"""two-character runs of organisations' names (search side table)
+"""two-character runs of organisations' names (search side table); due dates instead of an expiry index
 
 - subject_grams (gram, subject_id): every pair of adjacent characters of each organisation's current name,
   lower case, and `^` + its first pair (subjects.grams); filled here from the existing subjects, then kept by
   the code that sets names (subjects.service, the ingest matcher). Two-character searches read it.
+- record_due (due_on, ids): when active records leave publication, one row per day and writer call with the
+  ids as a JSON array (records.models.RecordDue); filled here from the active records with a window end. The
+  daily job reads it, so records lose the partial index ix_records_active_until every bulk load maintained.
 
 Revision ID: 5d1f6a2b9c04
 Revises: 57ec7687305f
@@ -37,6 +40,20 @@ def _fill(conn: sa.Connection) -> None:
             conn.execute(sa.insert(table), grams)
 
 
+def _fill_due(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("INSERT INTO record_due (due_on, ids) SELECT publish_until, json_agg(id ORDER BY id)::text "
+                             "FROM records WHERE state IN ('active', 'objection') AND publish_until IS NOT NULL "
+                             "GROUP BY publish_until"))
+    else:
+        conn.execute(sa.text("INSERT INTO record_due (due_on, ids) SELECT publish_until, json_group_array(id) "
+                             "FROM (SELECT id, publish_until FROM records WHERE state IN ('active', 'objection') "
+                             "AND publish_until IS NOT NULL ORDER BY id) GROUP BY publish_until"))
+
+
+_WHERE = "state = 'active' AND publish_until IS NOT NULL"
+
+
 def upgrade() -> None:
     op.create_table(
         "subject_grams",
@@ -47,7 +64,21 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     _fill(op.get_bind())
+    op.create_table(
+        "record_due",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("ids", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    _fill_due(op.get_bind())
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.drop_index("ix_records_active_until", postgresql_where=sa.text(_WHERE), sqlite_where=sa.text(_WHERE))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.create_index("ix_records_active_until", ["publish_until"], unique=False,
+                              postgresql_where=sa.text(_WHERE), sqlite_where=sa.text(_WHERE))
+    op.drop_table("record_due")
     op.drop_table("subject_grams")
