@@ -8,7 +8,7 @@
   daily job reads it, so records lose the partial index ix_records_active_until every bulk load maintained.
 
 Revision ID: 5d1f6a2b9c04
-Revises: 57ec7687305f
+Revises: 3b9e51c0a7d2
 Create Date: 2026-12-04 09:00:00
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "5d1f6a2b9c04"
-down_revision = "57ec7687305f"
+down_revision = "3b9e51c0a7d2"
 branch_labels = None
 depends_on = None
 

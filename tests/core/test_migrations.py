@@ -215,7 +215,7 @@ def crypto_hash(value: str) -> str:
 
 
 def test_name_grams_and_due_dates_are_filled_and_taken_back(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Upgrading a database with subjects and records (revision 57ec7687305f) fills the search side table and the
+    """Upgrading a database with subjects and records (revision 3b9e51c0a7d2) fills the search side table and the
     due-date table from them, and drops the expiry index; downgrading gives the index back."""
     from sqlalchemy.orm import Session
 
@@ -225,7 +225,7 @@ def test_name_grams_and_due_dates_are_filled_and_taken_back(fresh_url: str, monk
     monkeypatch.setenv("XINYONG_DATABASE_URL", fresh_url)
     reset_settings()
     try:
-        upgrade("57ec7687305f")
+        upgrade("3b9e51c0a7d2")
         engine = create_engine(fresh_url)
         with engine.begin() as conn:
             conn.execute(text(
@@ -253,7 +253,7 @@ def test_name_grams_and_due_dates_are_filled_and_taken_back(fresh_url: str, monk
         with Session(engine) as session:
             assert expire_publication(session, date(2027, 1, 5)) == 1
             session.commit()
-        command.downgrade(alembic_config(), "57ec7687305f")
+        command.downgrade(alembic_config(), "3b9e51c0a7d2")
         with engine.connect() as conn:
             assert "ix_records_active_until" in {ix["name"] for ix in inspect(conn).get_indexes("records")}
             assert not {"subject_grams", "record_due"} & set(inspect(conn).get_table_names())
