@@ -61,8 +61,10 @@ LISTS: dict[str, tuple[str, str, str]] = {
 }
 # Departments that publish late (lists), leave feedback late or missing, send wrong codes, stop sending.
 LATE_PUBLISHERS = {"RS", "YJGL"}
+PROVIDERS = ("SCJG", "SW", "STHJ", "YJGL", "RS", "ZJ", "JT", "WJ")  # their monthly penalty deliveries
+LATE_UPLOADERS = {"STHJ", "JT"}
 POOR_FEEDBACK = {"JT", "WJ", "GA"}
-CODE_ERRORS = ("SW", "ZJ")
+CODE_ERRORS = ("GA", "CG")  # not among PROVIDERS: their last wrong batch stays uncorrected
 SILENT = ("SL", "MZ")
 # Steps whose service checks everything before writing anything (joint.give_feedback, lists.notify)
 CHECKED_FIRST = frozenset({"_feedback", "_notify"})
@@ -128,23 +130,41 @@ class History:
     # ---------------------------------------------------------------- pools
 
     def load_pools(self) -> None:
-        rows = self.s.execute(
-            select(Record.id, Record.dept_id, Subject.uscc, Record.decision_date, Record.decision_no)
-            .join(Subject, Subject.id == Record.subject_id)
-            .where(Record.item_code == "admin_penalty", Record.state == "active", Subject.uscc.is_not(None),
-                   Record.decision_date.is_not(None), Record.decision_no.is_not(None))
-            .order_by(Record.id).limit(6000)).all()
-        self.penalties = [(int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4])) for r in rows if r[3] is not None]
-        self.rng.shuffle(self.penalties)
+        """Organisations to act on. The records history works on (objections, repairs, lists) are its own:
+        the penalty batches it sends month by month, so a second `xinyong demo` re-sending the departments'
+        files finds nothing changed by history."""
         orgs = self.s.execute(select(Subject.uscc, Subject.name).where(Subject.uscc.is_not(None),
                                                                        Subject.kind == "legal_person")
                               .order_by(Subject.id).limit(3000)).all()
         self.orgs = [(str(u), str(n)) for u, n in orgs]
         self.rng.shuffle(self.orgs)
 
+    def _penalty_batch(self, day: date, dept_code: str, late: bool, spread: int) -> None:
+        """A department's monthly delivery of 行政处罚 decisions (some sent late: decided weeks before)."""
+        from xinyong.demo.departments import BY_CODE
+
+        prefix = BY_CODE[dept_code].doc_prefix if dept_code in BY_CODE else dept_code
+        rows = []
+        for _ in range(5 + self.rng.randrange(6)):
+            uscc, name = self.orgs[self.rng.randrange(len(self.orgs))]
+            decided = day - timedelta(days=self.rng.randrange(20, 45) if late else self.rng.randrange(0, 6))
+            decided -= timedelta(days=self.rng.randrange(spread + 1))
+            while not calendar.is_workday(decided):
+                decided -= timedelta(days=1)
+            no = f"{prefix}〔{decided.year}〕H{next(self.seq)}号"
+            row = self._row(name, uscc, no, decided, dept_code)
+            row[9] = str(self.rng.choice(("0.2", "0.5", "1", "2", "3.5", "5")))
+            rows.append(row)
+        batch_id = self._ingest(day, dept_code, rows)
+        found = self.s.execute(
+            select(Record.id, Record.dept_id, Subject.uscc, Record.decision_date, Record.decision_no)
+            .join(Subject, Subject.id == Record.subject_id).where(Record.batch_id == batch_id)).all()
+        self.penalties.extend((int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4])) for r in found
+                              if r[3] is not None and r[4] is not None)
+
     def penalty_before(self, day: date, *, min_age: int = 0, dept_codes: set[str] | None = None) -> tuple[Any, ...]:
         ids = {self.depts[c].id for c in dept_codes if c in self.depts} if dept_codes else None
-        for _ in range(40):
+        for _ in range(40 if self.penalties else 0):
             p = self.penalties[self.rng.randrange(len(self.penalties))]
             if p[3] <= day - timedelta(days=min_age) and (ids is None or p[1] in ids):
                 return p
@@ -166,6 +186,10 @@ class History:
         for i, start in enumerate(months):
             end = min((start + timedelta(days=32)).replace(day=1) - timedelta(days=1), self.today)
             last_month = i >= len(months) - 2
+            first_day = self.wd(start - timedelta(days=1), 1)
+            for k, code in enumerate(PROVIDERS[(i % 4)::4]):
+                self.at(self.wd(first_day, k), self._penalty_batch, code,
+                        code in LATE_UPLOADERS and self.rng.random() < 0.6, 180 if i == 0 else 0)
             busy = 1.0 + 0.6 * ((i % 6) in (2, 3)) - 0.4 * ((i % 12) == 1)  # seasons: some months miss targets
             for _ in range(max(1, round((2 + self.rng.randrange(2)) * busy))):
                 self.plan_list_entry(self.workday_in(start, end))
@@ -200,6 +224,8 @@ class History:
             self.at(back(days), self._complain, outcome)
         self.at(back(2), self._repair, "submitted")
         self.at(back(1), self._commit, "signed")
+        self.at(back(6), self._propose, "scjg_serious_illegal", back(8), False)  # its tasks still open
+        self.at(back(7), self._propose, "sw_major_tax_violation", back(9), False)
         self.at(back(1), self._propose_only, "scjg_serious_illegal", False)
         self.at(back(3), self._propose_only, "sw_major_tax_violation", True)
 
@@ -237,8 +263,10 @@ class History:
         dept = self.depts[initiator]
         black = not code.endswith(("taxpayer", "certified"))
         if black:
-            rec = self.penalty_before(decided, dept_codes={initiator}) if initiator in ("SCJG", "SW", "YJGL", "RS") \
-                and self.rng.random() < 0.8 else None
+            try:
+                rec = self.penalty_before(decided, dept_codes={initiator}) if self.rng.random() < 0.8 else None
+            except LookupError:
+                rec = None
             uscc, no = (rec[2], rec[4]) if rec else (self.orgs[self.rng.randrange(len(self.orgs))][0],
                                                      f"{initiator}认定〔{decided.year}〕{next(self.seq)}号")
         else:
@@ -391,7 +419,7 @@ class History:
 
         assert self.office is not None
         for _ in range(8):
-            rec = self.penalty_before(day, min_age=400)
+            rec = self.penalty_before(day, min_age=100)
             if self.s.get(Record, rec[0]).state == "active" and repair.check(  # type: ignore[union-attr]
                     self.s, rec[0], day, obligations_shown=True, commitment_signed=True).eligible:
                 break
@@ -523,7 +551,7 @@ class History:
     def plan_dirty_batch(self, day: date, dept_code: str, *, fix: bool) -> None:
         self.at(day, self._dirty_batch, dept_code, fix)
 
-    def _ingest(self, day: date, dept_code: str, rows: list[list[str]]) -> None:
+    def _ingest(self, day: date, dept_code: str, rows: list[list[str]]) -> int:
         from xinyong.ingest.service import ingest_file
 
         path = self.tmp / f"{dept_code}-{next(self.batch_no)}.csv"
@@ -536,6 +564,7 @@ class History:
         # the batch arrived that day (the demo stands in for a past delivery)
         when = datetime.combine(day, time(9, 30), tzinfo=UTC)
         self.s.execute(update(Batch).where(Batch.id == summary.batch_id).values(started_at=when, finished_at=when))
+        return summary.batch_id
 
     def _row(self, name: str, uscc: str, no: str, day: date, dept_code: str) -> list[str]:
         return [name, "法人及非法人组织", uscc, "", "", "", "", no, "罚款", "0.5", day.isoformat(), "",
@@ -612,7 +641,7 @@ def populate(*, today: date, seed: int = 7) -> dict[str, Any]:
             return {"skipped": "history already present"}
         history = History(session, today, seed)
         history.load_pools()
-        if not history.penalties or not history.orgs or history.office is None:
+        if not history.orgs or history.office is None:
             return {"skipped": "no records to build on"}
         history.plan()
         joint_log = logging.getLogger("xinyong.joint")

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.accounts.models import Department
 from xinyong.catalog.service import get_catalog
 from xinyong.core import calendar, exports
+from xinyong.core.db import utcnow
 from xinyong.core.errors import Forbidden, NotFound, RuleViolation
 from xinyong.core.jobs import register_daily
 from xinyong.ingest.models import Batch
@@ -38,6 +39,9 @@ from xinyong.stats.quality_models import QualityIssue
 
 CHECK_REASON = "%校验%"  # refusals for wrong check characters (USCC, organisation code, ID number)
 LIVE = "('active', 'objection')"
+# 一主多码 is looked for among legal persons and unincorporated organisations: their names are registered as
+# unique; individual businesses (个体工商户) may share a name (or have none) with another registration.
+ORG_KINDS = "('legal_person', 'other_org')"
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,8 @@ def _multi_code(session: Session) -> list[Finding]:
     sql = text(
         f"SELECT r.dept_id, s.name, count(DISTINCT s.id), count(*) FROM records r "
         f"JOIN subjects s ON s.id = r.subject_id "
-        f"WHERE r.state IN {LIVE} AND s.uscc IS NOT NULL AND s.name IN "
-        f"(SELECT name FROM subjects WHERE uscc IS NOT NULL GROUP BY name HAVING count(*) > 1) "
+        f"WHERE r.state IN {LIVE} AND s.uscc IS NOT NULL AND s.kind IN {ORG_KINDS} AND s.name IN "
+        f"(SELECT name FROM subjects WHERE uscc IS NOT NULL AND kind IN {ORG_KINDS} GROUP BY name HAVING count(*) > 1) "
         f"GROUP BY r.dept_id, s.name HAVING count(DISTINCT s.id) > 1"
     )
     rows = session.execute(sql).all()
@@ -188,37 +192,59 @@ def detect(session: Session, today: date, *, silent_workdays: int = rules.DEFAUL
 
 def scan(session: Session, today: date, *, silent_workdays: int = rules.DEFAULT_SILENT_WORKDAYS) -> dict[str, int]:
     """Detect, then bring the 问题数据 items in line: new ones opened, found ones updated (a fixed one
-    reopened), gone ones closed as fixed. Returns counts: found, opened, reopened, fixed, open (after)."""
+    reopened), gone ones closed as fixed. Returns counts: found, opened, reopened, fixed, open (after).
+
+    Set-based on the items too: new items in one INSERT, unchanged ones touched (last_seen) and gone ones
+    closed in chunked UPDATEs; only items whose count, text or state changed are written one by one."""
     found = {(f.kind, f.dept_id, f.key): f for f in detect(session, today, silent_workdays=silent_workdays)}
     stats = {"found": len(found), "opened": 0, "reopened": 0, "fixed": 0}
-    existing = {(i.kind, i.dept_id, i.key): i for i in session.scalars(
-        select(QualityIssue).where(QualityIssue.state.in_(("open", "notified", "fixed"))))}
-    explained = {(k, d, key) for k, d, key in session.execute(
-        select(QualityIssue.kind, QualityIssue.dept_id, QualityIssue.key).where(QualityIssue.state == "explained"))}
-    for key, f in found.items():
-        issue = existing.get(key)
-        if issue is None:
-            if key in explained:
-                continue
-            session.add(QualityIssue(kind=f.kind, dept_id=f.dept_id, key=f.key, item_code=f.item_code,
-                                     subject_id=f.subject_id, detail=f.detail, count=f.count, state="open",
-                                     first_seen=today, last_seen=today))
-            stats["opened"] += 1
-            continue
-        after = rules.after_scan(issue.state, True)
-        if after != issue.state:
-            stats["reopened"] += 1
-            issue.closed_on = None
-            issue.closed_by = None
-        issue.state, issue.detail, issue.count, issue.last_seen = after, f.detail, f.count, today
-    for key, issue in existing.items():
-        if key not in found and issue.state in rules.OPEN_STATES:
-            issue.state, issue.closed_on, issue.closed_by = "fixed", today, "自动销号（复查未再发现）"
-            stats["fixed"] += 1
     session.flush()
+    rows = session.execute(select(QualityIssue.id, QualityIssue.kind, QualityIssue.dept_id, QualityIssue.key,
+                                  QualityIssue.state, QualityIssue.count, QualityIssue.detail)).all()
+    existing = {(r[1], r[2], r[3]): (int(r[0]), str(r[4]), int(r[5]), str(r[6])) for r in rows}
+    new, touched, gone, changed = [], [], [], []
+    for key, f in found.items():
+        row = existing.get(key)
+        if row is None:
+            new.append({"kind": f.kind, "dept_id": f.dept_id, "key": f.key, "item_code": f.item_code,
+                        "subject_id": f.subject_id, "detail": f.detail, "count": f.count, "state": "open",
+                        "first_seen": today, "last_seen": today})
+        else:
+            issue_id, state, n, detail = row
+            if state == "explained":
+                continue
+            after = rules.after_scan(state, True)
+            if after != state or n != f.count or detail != f.detail:
+                changed.append((issue_id, after, f, after != state))
+            else:
+                touched.append(issue_id)
+    for key, (issue_id, state, _n, _detail) in existing.items():
+        if key not in found and state in rules.OPEN_STATES:
+            gone.append(issue_id)
+    if new:
+        now = utcnow()
+        session.execute(insert(QualityIssue), [{**n, "created_at": now, "updated_at": now} for n in new])
+        stats["opened"] = len(new)
+    for issue_id, after, f, reopened in changed:
+        values: dict[str, Any] = {"state": after, "count": f.count, "detail": f.detail, "last_seen": today}
+        if reopened:
+            values.update(closed_on=None, closed_by=None)
+            stats["reopened"] += 1
+        session.execute(update(QualityIssue).where(QualityIssue.id == issue_id).values(**values))
+    for chunk in _chunks(touched):
+        session.execute(update(QualityIssue).where(QualityIssue.id.in_(chunk)).values(last_seen=today))
+    for chunk in _chunks(gone):
+        session.execute(update(QualityIssue).where(QualityIssue.id.in_(chunk))
+                        .values(state="fixed", closed_on=today, closed_by="自动销号（复查未再发现）"))
+    stats["fixed"] = len(gone)
+    session.expire_all()
     stats["open"] = session.scalar(select(func.count()).select_from(QualityIssue)
                                    .where(QualityIssue.state.in_(tuple(rules.OPEN_STATES)))) or 0
     return stats
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 def _daily(session: Session, today: date) -> int:
