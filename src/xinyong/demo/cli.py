@@ -145,7 +145,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
                 bar.update(task, completed=done)
     with session_scope() as session:
         firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
-    history.populate(today=today, seed=seed)
+    history.populate(today=today, seed=seed, subjects=subjects)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(

@@ -27,7 +27,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from xinyong.access.actors import actor_for_dept
@@ -560,7 +560,6 @@ class History:
             writer.writerow(PENALTY_HEADERS)
             writer.writerows(rows)
         summary = ingest_file(self.s, path, "admin_penalty", dept_code, file_name=path.name, today=day)
-        self.batches_since_scan += 1
         # the batch arrived that day (the demo stands in for a past delivery)
         when = datetime.combine(day, time(9, 30), tzinfo=UTC)
         self.s.execute(update(Batch).where(Batch.id == summary.batch_id).values(started_at=when, finished_at=when))
@@ -583,11 +582,13 @@ class History:
             bad = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
             rows.append(self._row(name, bad, f"{no}-3", day, dept_code))  # wrong check character: refused
         self._ingest(day, dept_code, rows)
+        self.batches_since_scan += 1
         if fix:
             self.at(self.wd(day, self.rng.randrange(15, 30)), self._fix_batch, dept_code, fixed)
 
     def _fix_batch(self, day: date, dept_code: str, rows: list[list[str]]) -> None:
         self._ingest(day, dept_code, rows)
+        self.batches_since_scan += 1
 
     # ---------------------------------------------------------------- daily jobs and the end
 
@@ -604,7 +605,7 @@ class History:
         repair.flag_overdue(self.s, day)
         complaints.flag_overdue(self.s, day)
         lists.expire_entries(self.s, day)
-        if self.batches_since_scan:  # the scan reads every record: only when something was delivered
+        if self.batches_since_scan:  # the scan reads every record: only after a delivery with wrong codes or fixes
             quality.scan(self.s, day)
             self.batches_since_scan = 0
 
@@ -632,13 +633,41 @@ class History:
                             note="经核实为两家同名企业，代码均正确")
 
 
-def populate(*, today: date, seed: int = 7) -> dict[str, Any]:
+def register_former_names(session: Session, *, subjects: int, seed: int, today: date) -> int:
+    """The registration authority's change records (变更登记) of the demo's renamed organisations: their former
+    names in the name history, so that older records under a former name are explained, not 一码多主."""
+    import polars as pl
+
+    from xinyong.demo.vsubjects import subject_frame
+    from xinyong.subjects.models import SubjectName
+
+    frame = subject_frame(seed, 0, subjects, today).filter(pl.col("former_name").is_not_null()
+                                                           & (pl.col("uscc") != ""))
+    added = 0
+    rows = frame.select("uscc", "former_name", "founded", "renamed_on").rows()
+    for i in range(0, len(rows), 500):
+        chunk = {r[0]: r for r in rows[i:i + 500]}
+        ids = {str(u): int(i) for u, i in session.execute(select(Subject.uscc, Subject.id).where(Subject.uscc.in_(list(chunk))))}
+        known = {(sid, name) for sid, name in session.execute(
+            select(SubjectName.subject_id, SubjectName.name).where(SubjectName.subject_id.in_(list(ids.values()))))}
+        new = [{"subject_id": ids[u], "name": former, "first_seen": founded, "last_seen": renamed}
+               for u, former, founded, renamed in chunk.values()
+               if u in ids and (ids[u], former) not in known and renamed is not None]
+        if new:
+            session.execute(insert(SubjectName), new)
+            added += len(new)
+    return added
+
+
+def populate(*, today: date, seed: int = 7, subjects: int | None = None) -> dict[str, Any]:
     """Play two years of history into the loaded demo city (after the departments' files were ingested)."""
     from xinyong.core.db import session_scope
 
     with session_scope() as session:
         if session.scalar(select(func.count()).select_from(ListEntry)):
             return {"skipped": "history already present"}
+        if subjects:
+            register_former_names(session, subjects=subjects, seed=seed, today=today)
         history = History(session, today, seed)
         history.load_pools()
         if not history.orgs or history.office is None:
