@@ -3,7 +3,7 @@ the office's 整改通知 and a department's 情况说明; the API lists a depar
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,6 +18,8 @@ from xinyong.stats import quality, quality_rules
 from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import admin_context, render
 
+StateParam = Literal["open", "notified", "fixed", "explained"]
+KindParam = Literal["multi_name", "multi_code", "bad_code", "cancelled", "silent"]
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 router = APIRouter(tags=["问题数据"])
@@ -28,8 +30,8 @@ register_admin_link(60, "/admin/quality", "问题数据", action="admin.quality.
 
 @router.get("/quality/issues", summary="本部门的问题数据（一码多主、一主多码、错码、注销主体、未报送）")
 def api_issues(db: DbSession, dept: Annotated[Department, AllowDept("quality.list")],
-               state: Annotated[str | None, Query(description="open（待整改与已通知）、notified、fixed、explained")] = None,
-               kind: Annotated[str | None, Query(description="multi_name、multi_code、bad_code、cancelled、silent")] = None,
+               state: Annotated[StateParam | None, Query(description="open：待整改与已通知；或 notified、fixed、explained")] = None,
+               kind: Annotated[KindParam | None, Query(description="一码多主、一主多码、错码、注销主体、未报送")] = None,
                ) -> list[dict[str, Any]]:
     names = quality.dept_names(db)
     dept_id = None if dept.is_credit_office else dept.id
