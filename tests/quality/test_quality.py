@@ -250,3 +250,14 @@ def test_cli_scan(db: Session, depts: dict[str, Department], tmp_path: Path, eng
     assert result.exit_code == 0, result.output
     assert "新增 3" in result.output
     assert CliRunner().invoke(app, ["quality", "scan", "--silent-days", "0"]).exit_code == 2
+
+
+def test_the_daily_jobs_run_the_scan(db: Session, depts: dict[str, Department], tmp_path: Path, engine: Any) -> None:
+    from xinyong.core.jobs import daily_jobs, run_daily
+
+    assert "quality.scan" in daily_jobs()
+    dirty_city(db, tmp_path)
+    results = run_daily(TODAY)
+    assert results["quality.scan"] == 3
+    db.expire_all()
+    assert {i.kind for i in issues(db)} == {"multi_name", "multi_code", "bad_code"}
