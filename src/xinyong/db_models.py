@@ -16,6 +16,7 @@ from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
 from xinyong.reports import models as reports_models
 from xinyong.search import models as search_models
+from xinyong.stats import quality_models
 from xinyong.subjects import models as subjects_models
 
 ALL = [
@@ -36,4 +37,5 @@ ALL = [
     commitments_models,
     complaints_models,
     evaluation_models,
+    quality_models,
 ]

@@ -124,6 +124,9 @@ ACTIONS: dict[str, Action] = _table(
     # ---- financing (信易贷)
     #
     # ---- statistics and data quality (监测统计, 问题数据)
+    Action("admin.quality.read", "查看问题数据", STAFF_READ),
+    Action("admin.quality.act", "办理问题数据（整改通知、情况说明）", STAFF),
+    Action("quality.list", "查询本部门的问题数据", DEPT_API),
     #
 )
 
