@@ -1,0 +1,227 @@
+"""The change feed: `GET /api/v1/feed?cursor=…&limit=…` → every change inside a partner's scope, in a stable order,
+with an opaque signed cursor to resume from.
+
+Ingest pays nothing for it. Three streams, each in the order of an id that only grows:
+- new records (`records.id`): a new version of a decision (correction) carries the same `key` (record_key), so
+  the partner's copy, keyed by it, is replaced; a record no longer in force when read is a deletion of its key,
+  and a superseded one is skipped (its newer version, further on, settles the key);
+- record events (`record_events.id`, written by the rare services: objection, revocation, repair, end of
+  publication, expiry): each gives the record's state *now*, as an upsert or a deletion;
+- list entry events (`list_entry_events.id`): an entry published now is an upsert, one that was published and is
+  not any more (exited, revoked, suspended) a deletion.
+Every change says what the record or entry is now, so applying the changes in order, repeats included, leaves
+the partner's copy exact. A page reads the two event streams first (they are small), then new records.
+
+Known limit: on PostgreSQL two batches committing out of id order (the later-numbered first) could let a cursor
+pass ids still in flight; ingest batches of one department and item are serialised, different ones are not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xinyong.catalog.service import get_catalog
+from xinyong.core import crypto
+from xinyong.core.errors import DomainError
+from xinyong.exchange.sharing import rules
+from xinyong.exchange.sharing.models import Partner, PartnerScope
+from xinyong.lists.models import ListEntry, ListEntryEvent
+from xinyong.records.models import Record, RecordEvent
+from xinyong.records.service import decode_payload, layout_fields, secrets_aad
+from xinyong.subjects.models import Subject
+
+# The most record ids one page looks through: a partner of a rare item still gets a page back promptly (maybe
+# with no change in it, and a cursor further on).
+SCAN_PER_LIMIT = 50
+MIN_SCAN = 50_000
+
+EVENT_LABELS = {"expired": "publication_ended", "unpublish": "publication_ended", "revoked": "revoked",
+                "repaired": "repaired", "objection": "objection", "active": "restored", "superseded": "corrected"}
+LIST_LABELS = {"published": "list_entry", "exited": "list_exit", "revoked": "list_revoked",
+               "suspended": "list_suspended", "expired": "list_exit"}
+
+
+class BadCursor(DomainError):
+    status = 400
+    title = "游标无效"
+
+
+# ---------------------------------------------------------------- cursors
+
+def _sign(partner_id: int, body: str) -> str:
+    return crypto.mac("session", f"xinyong-feed\x1f{partner_id}\x1f{body}")[:32]
+
+
+def encode_cursor(partner_id: int, pos: rules.Position) -> str:
+    body = rules.format_position(pos)
+    return base64.urlsafe_b64encode(f"{body}~{_sign(partner_id, body)}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(partner_id: int, token: str | None) -> rules.Position:
+    """The position a cursor this partner was given names; none → the beginning. Anything else → 400."""
+    if token is None or token == "":
+        return 0, 0, 0
+    bad = BadCursor("游标无效：请使用上一次返回的 cursor 原样续读；从头读取请省略 cursor 参数")
+    if len(token) > 200:
+        raise bad
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise bad from None
+    body, _, sig = text.partition("~")
+    pos = rules.parse_position(body)
+    if pos is None or not hmac.compare_digest(sig, _sign(partner_id, body)):
+        raise bad
+    return pos
+
+
+# ---------------------------------------------------------------- scope
+
+@dataclass
+class Scope:
+    items: dict[str, PartnerScope] = field(default_factory=dict)  # catalog items
+    lists: dict[str, PartnerScope] = field(default_factory=dict)  # list types
+    hidden: dict[str, frozenset[str]] = field(default_factory=dict)  # item → sensitive fields left out
+    masked_only: dict[str, bool] = field(default_factory=dict)  # item → ID numbers masked (not clear)
+
+
+def scope_of(session: Session, partner: Partner) -> Scope:
+    catalog = get_catalog()
+    scope = Scope()
+    for s in session.scalars(select(PartnerScope).where(PartnerScope.partner_id == partner.id)):
+        if s.kind == "list":
+            scope.lists[s.item] = s
+            continue
+        item = catalog.find(s.item)
+        if item is None:  # the item left the catalog: nothing of it is served
+            continue
+        scope.items[s.item] = s
+        sensitive = frozenset(f.name for f in item.fields if f.sensitive)
+        scope.hidden[s.item] = sensitive if s.id_numbers == "none" else frozenset()
+        scope.masked_only[s.item] = s.id_numbers != "clear"
+    return scope
+
+
+# ---------------------------------------------------------------- changes
+
+_RECORD_COLS = (Record.id, Record.record_key, Record.item_code, Record.state, Record.version, Record.supersedes_id,
+                Record.decision_no, Record.decision_date, Record.severity, Record.publish_from,
+                Record.publish_until, Record.layout_id, Record.payload, Record.secrets)
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def record_values(session: Session, scope: Scope, row: Any) -> dict[str, str]:
+    values = decode_payload(layout_fields(session, row.layout_id), row.payload)
+    hidden = scope.hidden.get(row.item_code)
+    if hidden:
+        for name in hidden:
+            values.pop(name, None)
+    elif not scope.masked_only.get(row.item_code, True) and row.secrets:
+        values.update(orjson.loads(crypto.decrypt(row.secrets, secrets_aad(row.record_key, row.version))))
+    return values
+
+
+def _record_change(session: Session, scope: Scope, seq: str, row: Any, change: str, today: date) -> dict[str, Any]:
+    s = scope.items[row.item_code]
+    base: dict[str, Any] = {"seq": seq, "type": "record", "key": row.record_key, "item": row.item_code,
+                            "record_id": row.id}
+    if not rules.shareable(row.state, row.publish_from, row.publish_until, s.level, today):
+        ended = EVENT_LABELS.get(row.state, "publication_ended")
+        base.update(op="delete", change=ended if change in ("new", "corrected") else change)
+        return base
+    base.update(op="upsert", change=change, version=row.version, state=row.state,
+                decision_no=row.decision_no, decision_date=_iso(row.decision_date), severity=row.severity,
+                publish_from=_iso(row.publish_from), publish_until=_iso(row.publish_until),
+                values=record_values(session, scope, row))
+    return base
+
+
+def _entry_change(seq: str, entry: ListEntry, subject: Subject | None, action: str) -> dict[str, Any] | None:
+    base: dict[str, Any] = {"seq": seq, "type": "list_entry", "key": f"list:{entry.id}", "item": entry.list_type,
+                            "entry_id": entry.id}
+    if entry.state == "published":
+        base.update(op="upsert", change=LIST_LABELS.get(action, "list_entry"), kind=entry.kind,
+                    subject_name=subject.name if subject else None,
+                    uscc=subject.uscc if subject else None,
+                    id_no_masked=subject.id_masked if subject else None,
+                    decision_no=entry.decision_no, decision_date=_iso(entry.decision_date),
+                    published_on=_iso(entry.published_on), term_end=_iso(entry.term_end))
+        return base
+    if entry.published_on is None:
+        return None  # never in publication: the partner never had it
+    base.update(op="delete", change=LIST_LABELS.get(entry.state, "list_exit"))
+    return base
+
+
+@dataclass
+class FeedPage:
+    changes: list[dict[str, Any]]
+    position: rules.Position
+    more: bool
+
+
+def read_page(session: Session, partner: Partner, pos: rules.Position, limit: int, today: date,
+              scope: Scope | None = None) -> FeedPage:
+    scope = scope or scope_of(session, partner)
+    a, b, c = pos
+    changes: list[dict[str, Any]] = []
+    more = False
+    items: Sequence[str] = tuple(scope.items)
+    if items:
+        rows = session.execute(select(RecordEvent.id.label("event_id"), RecordEvent.action, *_RECORD_COLS)
+                               .join(Record, Record.id == RecordEvent.record_id)
+                               .where(RecordEvent.id > b, Record.item_code.in_(items))
+                               .order_by(RecordEvent.id).limit(limit)).all()
+        for row in rows:
+            b = row.event_id
+            if row.state != "superseded":
+                changes.append(_record_change(session, scope, f"e{row.event_id}", row,
+                                              EVENT_LABELS.get(row.action, row.action), today))
+        more = more or len(rows) == limit
+    room = limit - len(changes)
+    if scope.lists and room > 0:
+        q = (select(ListEntryEvent.id, ListEntryEvent.action, ListEntry, Subject)
+             .join(ListEntry, ListEntry.id == ListEntryEvent.entry_id)
+             .outerjoin(Subject, Subject.id == ListEntry.subject_id)
+             .where(ListEntryEvent.id > c, ListEntry.list_type.in_(tuple(scope.lists)))
+             .order_by(ListEntryEvent.id).limit(room))
+        lrows = session.execute(q).all()
+        for event_id, action, entry, subject in lrows:
+            c = event_id
+            change = _entry_change(f"l{event_id}", entry, subject, action)
+            if change is not None:
+                changes.append(change)
+        more = more or len(lrows) == room
+    room = limit - len(changes)
+    if items and room > 0:
+        top = session.scalar(select(func.max(Record.id))) or 0
+        end = min(top, a + max(MIN_SCAN, room * SCAN_PER_LIMIT))
+        new = session.execute(select(*_RECORD_COLS)
+                              .where(Record.id > a, Record.id <= end, Record.item_code.in_(items))
+                              .order_by(Record.id).limit(room)).all()
+        for rec in new:
+            if rec.state != "superseded":
+                changes.append(_record_change(session, scope, f"r{rec.id}", rec,
+                                              "corrected" if rec.supersedes_id else "new", today))
+        a = new[-1].id if len(new) == room else end
+        more = more or a < top
+    elif room <= 0:
+        more = True
+    return FeedPage(changes, (a, b, c), more)
+
+
+def feed_body(changes: Sequence[Mapping[str, Any]], cursor: str, more: bool) -> bytes:
+    return orjson.dumps({"changes": changes, "cursor": cursor, "more": more})
