@@ -35,8 +35,9 @@ log = logging.getLogger("xinyong.exchange.sharing")
 
 CHUNK = 50_000
 FORMATS = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}
-BASE_COLUMNS: tuple[str, ...] = ("key", "record_id", "version", "state", "decision_no", "decision_date",
-                                 "publish_from", "publish_until", "severity")
+# The record's own columns, then the item's fields (named as in the catalog; decision number and date among them).
+BASE_COLUMNS: tuple[str, ...] = ("record_key", "record_id", "record_version", "record_state", "record_severity",
+                                 "publish_from", "publish_until")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def plan(session: Session, partner: Partner, name: str, today: date) -> ExportPl
         raise Forbidden(f"信息项“{item_code}”不在本合作方的共享范围内：可导出 {'、'.join(scope.items) or '（无）'}")
     item = get_catalog().get(item_code)
     hidden = scope.hidden.get(item_code, frozenset())
-    fields = tuple(f.name for f in item.fields if f.name not in hidden)
+    fields = tuple(f.name for f in item.fields if f.name not in hidden and f.name not in BASE_COLUMNS)
     return ExportPlan(partner.id, item_code, fmt, fields, s.level, today, scope)
 
 
@@ -87,8 +88,8 @@ def _rows(session: Session, p: ExportPlan, chunk: Sequence[Any]) -> list[list[An
     out = []
     for row in chunk:
         values = feed.record_values(session, p.scope, row)
-        out.append([row.record_key, row.id, row.version, row.state, row.decision_no, row.decision_date,
-                    row.publish_from, row.publish_until, row.severity, *(values.get(f) for f in p.fields)])
+        out.append([row.record_key, row.id, row.version, row.state, row.severity, row.publish_from,
+                    row.publish_until, *(values.get(f) for f in p.fields)])
     return out
 
 
@@ -118,8 +119,7 @@ class _Sink(io.RawIOBase):
 
 
 def _schema(p: ExportPlan) -> pa.Schema:
-    types = [pa.string(), pa.int64(), pa.int32(), pa.string(), pa.string(), pa.date32(), pa.date32(), pa.date32(),
-             pa.string()]
+    types = [pa.string(), pa.int64(), pa.int32(), pa.string(), pa.string(), pa.date32(), pa.date32()]
     return pa.schema([*zip(BASE_COLUMNS, types, strict=True), *((f, pa.string()) for f in p.fields)])
 
 

@@ -220,7 +220,19 @@ def read_page(session: Session, partner: Partner, pos: rules.Position, limit: in
         more = more or a < top
     elif room <= 0:
         more = True
-    return FeedPage(changes, (a, b, c), more)
+    return FeedPage(_first_of_each_key(changes), (a, b, c), more)
+
+
+def _first_of_each_key(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every change of a page says what its record or entry is *now*, so repeats of a key in one page (an entry's
+    notice and publication, a record's event and its row) are the same change: only the first is sent."""
+    seen: set[str] = set()
+    out = []
+    for change in changes:
+        if change["key"] not in seen:
+            seen.add(change["key"])
+            out.append(change)
+    return out
 
 
 def feed_body(changes: Sequence[Mapping[str, Any]], cursor: str, more: bool) -> bytes:
