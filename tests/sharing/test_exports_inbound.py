@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from sharing_support import ID_NO, h, partner, penalty
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from lists_support import add_departments
-from sharing_support import ID_NO, h, partner, penalty
 from xinyong.accounts import service as accounts
 from xinyong.cli import app as cli_app
 from xinyong.core.identifiers import make_uscc

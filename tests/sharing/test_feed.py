@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sharing_support import ID_NO, h, partner, penalty
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lists_support import add_departments, new_org
 from lists_support import publish as publish_entry
-from sharing_support import ID_NO, h, partner, penalty
 from xinyong.exchange.sharing import feed
 from xinyong.exchange.sharing.models import Partner, PartnerRead, PartnerReadMonth
 from xinyong.lists import service as lists
