@@ -116,6 +116,7 @@ def setup_firm_account(session: Any, *, subjects: int, seed: int, today: date) -
 def load_city(console: Console, *, subjects: int, seed: int, records: int | None, today: date,
               started: float) -> dict[str, Any]:
     from xinyong.core.db import session_scope
+    from xinyong.demo.sharing import setup_sharing
     from xinyong.ingest.service import ingest_file
 
     with session_scope() as session:
@@ -144,6 +145,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
                 bar.update(task, completed=done)
     with session_scope() as session:
         firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
+        setup_sharing(session, today=today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(
