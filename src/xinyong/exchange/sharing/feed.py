@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.catalog.service import get_catalog
 from xinyong.core import crypto
+from xinyong.core.db import dialect_name
 from xinyong.core.errors import DomainError
 from xinyong.exchange.sharing import rules
 from xinyong.exchange.sharing.models import Partner, PartnerScope
@@ -93,6 +95,7 @@ class Scope:
     lists: dict[str, PartnerScope] = field(default_factory=dict)  # list types
     hidden: dict[str, frozenset[str]] = field(default_factory=dict)  # item → sensitive fields left out
     masked_only: dict[str, bool] = field(default_factory=dict)  # item → ID numbers masked (not clear)
+    layouts: dict[int, tuple[str, ...]] = field(default_factory=dict)  # layout id → field names, for this read
 
 
 def scope_of(session: Session, partner: Partner) -> Scope:
@@ -119,12 +122,35 @@ _RECORD_COLS = (Record.id, Record.record_key, Record.item_code, Record.state, Re
                 Record.publish_until, Record.layout_id, Record.payload, Record.secrets)
 
 
+RecordRow = namedtuple("RecordRow", [c.key for c in _RECORD_COLS])  # type: ignore[misc]
+_NEW_RECORDS_PG = (f"SELECT {', '.join(c.key for c in _RECORD_COLS)} FROM records "
+                   "WHERE id > %s AND id <= %s AND item_code = ANY(%s) ORDER BY id LIMIT %s")
+
+
+def _new_records(session: Session, after: int, end: int, items: Sequence[str], limit: int) -> list[Any]:
+    """New records in id order. On PostgreSQL through the driver's cursor: the rows are plain values (psycopg
+    returns dates as dates), and building ORM result rows would cost more than the rest of the feed."""
+    if dialect_name(session) == "postgresql":
+        cur = session.connection().connection.cursor()
+        try:
+            cur.execute(_NEW_RECORDS_PG, (after, end, list(items), limit))
+            return [RecordRow._make(t) for t in cur.fetchall()]
+        finally:
+            cur.close()
+    return list(session.execute(select(*_RECORD_COLS).where(Record.id > after, Record.id <= end,
+                                                            Record.item_code.in_(items))
+                                .order_by(Record.id).limit(limit)).all())
+
+
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
 def record_values(session: Session, scope: Scope, row: Any) -> dict[str, str]:
-    values = decode_payload(layout_fields(session, row.layout_id), row.payload)
+    fields = scope.layouts.get(row.layout_id)
+    if fields is None:
+        fields = scope.layouts[row.layout_id] = layout_fields(session, row.layout_id)
+    values = decode_payload(fields, row.payload)
     hidden = scope.hidden.get(row.item_code)
     if hidden:
         for name in hidden:
@@ -135,18 +161,16 @@ def record_values(session: Session, scope: Scope, row: Any) -> dict[str, str]:
 
 
 def _record_change(session: Session, scope: Scope, seq: str, row: Any, change: str, today: date) -> dict[str, Any]:
-    s = scope.items[row.item_code]
-    base: dict[str, Any] = {"seq": seq, "type": "record", "key": row.record_key, "item": row.item_code,
-                            "record_id": row.id}
-    if not rules.shareable(row.state, row.publish_from, row.publish_until, s.level, today):
+    # dates stay date objects: orjson writes them as YYYY-MM-DD
+    if not rules.shareable(row.state, row.publish_from, row.publish_until, scope.items[row.item_code].level, today):
         ended = EVENT_LABELS.get(row.state, "publication_ended")
-        base.update(op="delete", change=ended if change in ("new", "corrected") else change)
-        return base
-    base.update(op="upsert", change=change, version=row.version, state=row.state,
-                decision_no=row.decision_no, decision_date=_iso(row.decision_date), severity=row.severity,
-                publish_from=_iso(row.publish_from), publish_until=_iso(row.publish_until),
-                values=record_values(session, scope, row))
-    return base
+        return {"seq": seq, "type": "record", "key": row.record_key, "item": row.item_code, "record_id": row.id,
+                "op": "delete", "change": ended if change in ("new", "corrected") else change}
+    return {"seq": seq, "type": "record", "key": row.record_key, "item": row.item_code, "record_id": row.id,
+            "op": "upsert", "change": change, "version": row.version, "state": row.state,
+            "decision_no": row.decision_no, "decision_date": row.decision_date, "severity": row.severity,
+            "publish_from": row.publish_from, "publish_until": row.publish_until,
+            "values": record_values(session, scope, row)}
 
 
 def _entry_change(seq: str, entry: ListEntry, subject: Subject | None, action: str) -> dict[str, Any] | None:
@@ -209,9 +233,7 @@ def read_page(session: Session, partner: Partner, pos: rules.Position, limit: in
     if items and room > 0:
         top = session.scalar(select(func.max(Record.id))) or 0
         end = min(top, a + max(MIN_SCAN, room * SCAN_PER_LIMIT))
-        new = session.execute(select(*_RECORD_COLS)
-                              .where(Record.id > a, Record.id <= end, Record.item_code.in_(items))
-                              .order_by(Record.id).limit(room)).all()
+        new = _new_records(session, a, end, items, room)
         for rec in new:
             if rec.state != "superseded":
                 changes.append(_record_change(session, scope, f"r{rec.id}", rec,
