@@ -8,7 +8,7 @@ around today, ingested by `ingest_file` into a fresh PostgreSQL database, then e
 UPDATE (the generated decisions span years: most windows would be over, and the export would be small). Then a
 real `uvicorn` server process (one worker) serves the app, and this process, as the partner, reads
 `GET /api/v1/feed` page by page (limit 10,000) to the end, and streams `GET /api/v1/exports/admin_penalty.parquet`
-to a file. The server's peak RSS (VmHWM) is read from /proc. The raw comparison, in the same run: the same
+to a file. The server's peak RSS (VmHWM) is read from /proc, for the feed and (reset in between) for the export. The raw comparison, in the same run: the same
 rows read by one plain SELECT through psycopg (the floor a feed of these rows cannot go under).
 """
 
@@ -192,10 +192,13 @@ def main() -> None:
     key = partner_key(url, var, f"BENCH{int(time.time())}")
     server = start_server(url, var)
     try:
+        result["server_rss_at_start_mb"] = vm_hwm_mb(server.pid)
         result["feed"] = read_feed(key, args.limit)
+        result["feed"]["server_peak_rss_mb"] = vm_hwm_mb(server.pid)
         result["raw_select"] = raw_select(dsn)
+        Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) for the export
         result["export_parquet"] = export(key, var / "export.parquet")
-        result["server_peak_rss_mb"] = vm_hwm_mb(server.pid)
+        result["export_parquet"]["server_peak_rss_mb"] = vm_hwm_mb(server.pid)
     finally:
         server.terminate()
         server.wait(30)

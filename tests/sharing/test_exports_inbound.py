@@ -167,3 +167,14 @@ def test_admin_partners_page_for_the_office(client: Any, db: Session) -> None:
     assert bad.status_code == 422 and "既不是目录信息项" in bad.text
     assert client.post("/admin/partners/ICBC/revoke", follow_redirects=False).status_code == 303
     assert "已吊销" in client.get("/admin/partners").text
+
+
+def test_exports_follow_the_scope_for_id_numbers(client: Any, db: Session, clock: Any) -> None:
+    penalty(db, clock.today())
+    db.commit()
+    clear, none = partner(db, "CLEAR", id_numbers="clear"), partner(db, "NOID", id_numbers="none")
+    rows = list(csv.DictReader(io.StringIO(
+        client.get("/api/v1/exports/admin_penalty.csv", headers=h(clear)).content.decode("utf-8-sig"))))
+    assert rows[0]["legal_rep_id_no"] == ID_NO
+    table = pq.read_table(io.BytesIO(client.get("/api/v1/exports/admin_penalty.parquet", headers=h(none)).content))
+    assert "legal_rep_id_no" not in table.column_names and table.num_rows == 1
