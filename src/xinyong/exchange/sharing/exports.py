@@ -34,7 +34,7 @@ from xinyong.records.service import layout_fields
 
 log = logging.getLogger("xinyong.exchange.sharing")
 
-CHUNK = 20_000
+CHUNK = 10_000
 FORMATS = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}
 # The record's own columns, then the item's fields (named as in the catalog; decision number and date among them).
 BASE_COLUMNS: tuple[str, ...] = ("record_key", "record_id", "record_version", "record_state", "record_severity",
@@ -165,10 +165,11 @@ def _frame(session: Session, p: ExportPlan, chunk: Sequence[Any]) -> pl.DataFram
         fields = p.scope.layouts.get(layout_id)
         if fields is None:
             fields = p.scope.layouts[layout_id] = layout_fields(session, layout_id)
-        decoded = pl.col("_payload").str.json_decode(pl.List(pl.String))
+        part = part.with_columns(pl.col("_payload").str.json_decode(pl.List(pl.String)).alias("_values"))
+        values = pl.col("_values")
         parts.append(part.with_columns(
-            *((decoded.list.get(fields.index(f), null_on_oob=True) if f in fields else pl.lit(None, pl.String))
-              .alias(f) for f in p.fields)))
+            *((values.list.get(fields.index(f), null_on_oob=True) if f in fields else pl.lit(None, pl.String))
+              .alias(f) for f in p.fields)).drop("_values"))
     frame = pl.concat(parts) if len(parts) > 1 else parts[0]
     if len(parts) > 1:
         frame = frame.sort("record_id")
