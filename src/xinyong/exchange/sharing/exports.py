@@ -166,9 +166,9 @@ def _frame(session: Session, p: ExportPlan, chunk: Sequence[Any]) -> pl.DataFram
         if fields is None:
             fields = p.scope.layouts[layout_id] = layout_fields(session, layout_id)
         part = part.with_columns(pl.col("_payload").str.json_decode(pl.List(pl.String)).alias("_values"))
-        values = pl.col("_values")
+        decoded = pl.col("_values")
         parts.append(part.with_columns(
-            *((values.list.get(fields.index(f), null_on_oob=True) if f in fields else pl.lit(None, pl.String))
+            *((decoded.list.get(fields.index(f), null_on_oob=True) if f in fields else pl.lit(None, pl.String))
               .alias(f) for f in p.fields)).drop("_values"))
     frame = pl.concat(parts) if len(parts) > 1 else parts[0]
     if len(parts) > 1:
