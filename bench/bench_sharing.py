@@ -92,6 +92,13 @@ def vm_hwm_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (its own, not the database server's)."""
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(url: str, var: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "xinyong.web.app:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(PORT), "--log-level", "warning"],
@@ -193,11 +200,15 @@ def main() -> None:
     server = start_server(url, var)
     try:
         result["server_rss_at_start_mb"] = vm_hwm_mb(server.pid)
+        cpu = cpu_s(server.pid)
         result["feed"] = read_feed(key, args.limit)
+        result["feed"]["server_cpu_s"] = round(cpu_s(server.pid) - cpu, 1)
         result["feed"]["server_peak_rss_mb"] = vm_hwm_mb(server.pid)
         result["raw_select"] = raw_select(dsn)
         Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) for the export
+        cpu = cpu_s(server.pid)
         result["export_parquet"] = export(key, var / "export.parquet")
+        result["export_parquet"]["server_cpu_s"] = round(cpu_s(server.pid) - cpu, 1)
         result["export_parquet"]["server_peak_rss_mb"] = vm_hwm_mb(server.pid)
     finally:
         server.terminate()

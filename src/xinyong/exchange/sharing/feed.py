@@ -173,14 +173,16 @@ def _record_change(session: Session, scope: Scope, seq: str, row: Any, change: s
             "values": record_values(session, scope, row)}
 
 
-def _entry_change(seq: str, entry: ListEntry, subject: Subject | None, action: str) -> dict[str, Any] | None:
+def _entry_change(seq: str, entry: ListEntry, subject: Subject | None, action: str,
+                  id_numbers: str) -> dict[str, Any] | None:
     base: dict[str, Any] = {"seq": seq, "type": "list_entry", "key": f"list:{entry.id}", "item": entry.list_type,
                             "entry_id": entry.id}
     if entry.state == "published":
         base.update(op="upsert", change=LIST_LABELS.get(action, "list_entry"), kind=entry.kind,
                     subject_name=subject.name if subject else None,
                     uscc=subject.uscc if subject else None,
-                    id_no_masked=subject.id_masked if subject else None,
+                    # a person's ID number only masked here (the clear one stays with the subject, sealed)
+                    id_no_masked=subject.id_masked if subject and id_numbers != "none" else None,
                     decision_no=entry.decision_no, decision_date=_iso(entry.decision_date),
                     published_on=_iso(entry.published_on), term_end=_iso(entry.term_end))
         return base
@@ -225,7 +227,7 @@ def read_page(session: Session, partner: Partner, pos: rules.Position, limit: in
         lrows = session.execute(q).all()
         for event_id, action, entry, subject in lrows:
             c = event_id
-            change = _entry_change(f"l{event_id}", entry, subject, action)
+            change = _entry_change(f"l{event_id}", entry, subject, action, scope.lists[entry.list_type].id_numbers)
             if change is not None:
                 changes.append(change)
         more = more or len(lrows) == room
