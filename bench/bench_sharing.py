@@ -64,6 +64,9 @@ from sqlalchemy import text
 with session_scope() as s:
     s.execute(text("UPDATE records SET state = 'active', publish_until = NULL, "
                    "publish_from = COALESCE(publish_from, decision_date)"))
+from xinyong.core.db import get_engine
+with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+    c.execute(text("VACUUM ANALYZE records"))
 """
     out = subprocess.run([sys.executable, "-c", code], env=_env(url, var), check=True, capture_output=True,
                          text=True)

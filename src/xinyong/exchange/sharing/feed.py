@@ -43,9 +43,10 @@ from xinyong.records.service import decode_payload, layout_fields, secrets_aad
 from xinyong.subjects.models import Subject
 
 # The most record ids one page looks through: a partner of a rare item still gets a page back promptly (maybe
-# with no change in it, and a cursor further on).
-SCAN_PER_LIMIT = 50
-MIN_SCAN = 50_000
+# with no change in it, and a cursor further on), and the id range stays small enough that no plan (a bitmap scan
+# and a sort, chosen on stale statistics after a bulk load) can make a page slow.
+SCAN_PER_LIMIT = 4
+MIN_SCAN = 20_000
 
 EVENT_LABELS = {"expired": "publication_ended", "unpublish": "publication_ended", "revoked": "revoked",
                 "repaired": "repaired", "objection": "objection", "active": "restored", "superseded": "corrected"}
