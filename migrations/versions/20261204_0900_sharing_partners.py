@@ -1,4 +1,4 @@
-"""sharing partners: partners, their hashed keys and scopes, the read log and its monthly counts
+"""sharing partners: partners, their hashed keys and scopes, the read log and its monthly counts, feed marks
 
 Revision ID: 3b8d5e1f7a42
 Revises: 57ec7687305f
@@ -79,9 +79,18 @@ def upgrade() -> None:
         sa.Column("rows", BigId, nullable=False),
         sa.PrimaryKeyConstraint("partner_id", "month", name=op.f("pk_partner_read_months")),
     )
+    op.create_table(
+        "feed_marks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("next_xid", sa.BigInteger(), nullable=False),
+        sa.Column("last_id", sa.BigInteger(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_marks")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("feed_marks")
     op.drop_table("partner_read_months")
     op.drop_index("ix_partner_reads_partner_at", table_name="partner_reads")
     op.drop_table("partner_reads")

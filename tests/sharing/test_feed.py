@@ -156,3 +156,43 @@ def test_partners_are_refused_department_routes(client: Any, db: Session) -> Non
     key = partner(db)
     assert client.get("/api/v1/batches/1", headers=h(key)).status_code == 403
     assert client.get("/api/v1/tasks", headers=h(key)).status_code == 403
+
+
+def _raw_copy(session: Session, rec: Any) -> int:
+    """A record row written without the ORM's audit (which would wait on the other open transaction)."""
+    from sqlalchemy import insert
+
+    from xinyong.records.models import Record
+
+    cols = {c: getattr(rec, c) for c in ("subject_id", "item_code", "dept_id", "content_hash", "decision_no",
+                                         "decision_date", "publish_from", "publish_until", "layout_id", "payload")}
+    result = session.execute(insert(Record).values(record_key=f"{rec.record_key[:24]}{session.hash_key:08x}"[:32],
+                                                   state="active", version=1, **cols).returning(Record.id))
+    return int(result.scalar_one())
+
+
+def test_feed_never_passes_a_record_still_in_flight(client: Any, db: Session, clock: Any, backend: str) -> None:
+    if backend != "postgresql":
+        import pytest
+
+        pytest.skip("SQLite has one writer at a time: its ids commit in order")
+    from xinyong.core.db import new_session
+
+    first = penalty(db, clock.today())
+    db.commit()
+    key = partner(db)
+    changes, cursor = _all(client, key)
+    assert [c["record_id"] for c in changes] == [first.id]
+    slow = new_session()
+    try:
+        in_flight = _raw_copy(slow, first)  # drawn first, committed last
+        fast = _raw_copy(db, first)
+        db.commit()
+        assert fast > in_flight
+        waiting, cursor2 = _all(client, key, cursor)
+        assert waiting == []  # the committed later record waits for the one still in flight
+        slow.commit()
+    finally:
+        slow.close()
+    both, _ = _all(client, key, cursor2)
+    assert [c["record_id"] for c in both] == [in_flight, fast]

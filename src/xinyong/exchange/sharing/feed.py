@@ -12,8 +12,9 @@ Ingest pays nothing for it. Three streams, each in the order of an id that only 
 Every change says what the record or entry is now, so applying the changes in order, repeats included, leaves
 the partner's copy exact. A page reads the two event streams first (they are small), then new records.
 
-Known limit: on PostgreSQL two batches committing out of id order (the later-numbered first) could let a cursor
-pass ids still in flight; ingest batches of one department and item are serialised, different ones are not.
+Commits come out of id order on PostgreSQL (a long batch draws its ids, another commits later-numbered ones
+first): the new-record stream stops at the horizon below which every id is final (`horizon`, from FeedMark), so a
+cursor never passes a record still in flight. SQLite has one writer at a time: every visible id is final.
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from xinyong.catalog.service import get_catalog
 from xinyong.core import crypto
 from xinyong.core.db import dialect_name
 from xinyong.core.errors import DomainError
+from xinyong.core.jobs import register_periodic
 from xinyong.exchange.sharing import rules
-from xinyong.exchange.sharing.models import Partner, PartnerScope
+from xinyong.exchange.sharing.models import FeedMark, Partner, PartnerScope
 from xinyong.lists.models import ListEntry, ListEntryEvent
 from xinyong.records.models import Record, RecordEvent
 from xinyong.records.service import decode_payload, layout_fields, secrets_aad
@@ -202,6 +204,7 @@ class FeedPage:
 
 def read_page(session: Session, partner: Partner, pos: rules.Position, limit: int, today: date,
               scope: Scope | None = None) -> FeedPage:
+    final = horizon(session)  # first, before this transaction writes anything
     scope = scope or scope_of(session, partner)
     a, b, c = pos
     changes: list[dict[str, Any]] = []
@@ -234,8 +237,8 @@ def read_page(session: Session, partner: Partner, pos: rules.Position, limit: in
         more = more or len(lrows) == room
     room = limit - len(changes)
     if items and room > 0:
-        top = session.scalar(select(func.max(Record.id))) or 0
-        end = min(top, a + max(MIN_SCAN, room * SCAN_PER_LIMIT))
+        top = min(session.scalar(select(func.max(Record.id))) or 0, final)
+        end = max(a, min(top, a + max(MIN_SCAN, room * SCAN_PER_LIMIT)))
         new = _new_records(session, a, end, items, room)
         for rec in new:
             if rec.state != "superseded":
@@ -246,6 +249,49 @@ def read_page(session: Session, partner: Partner, pos: rules.Position, limit: in
     elif room <= 0:
         more = True
     return FeedPage(_first_of_each_key(changes), (a, b, c), more)
+
+
+_SNAPSHOT = text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint % 4294967296, "
+                 "pg_sequence_last_value(pg_get_serial_sequence('records', 'id')::regclass)")
+# Writers in progress in this database (xids are cluster-wide; another database's work must not hold us back).
+_IN_PROGRESS = text("SELECT backend_xid::text::bigint FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")
+_MARKS_LOOKED_AT = 200
+
+
+def _precedes_or_is(a: int, b: int) -> bool:
+    """32-bit transaction ids compare modulo 2**32 (as PostgreSQL's own TransactionIdPrecedesOrEquals)."""
+    return ((a - b) % 2**32) == 0 or ((a - b) % 2**32) >= 2**31
+
+
+def horizon(session: Session) -> int:
+    """The highest record id below which no record can still appear. PostgreSQL: with no other writer of this
+    database in progress, every visible id; otherwise the newest mark taken before every writer now in progress
+    got its transaction id (ingest writes its batch row before it draws record ids). Leaves a mark for later
+    reads and prunes the ones no longer needed."""
+    if dialect_name(session) != "postgresql":
+        return 2**63 - 1
+    xmax, last = session.execute(_SNAPSHOT).one()
+    in_progress = [int(x) for x in session.scalars(_IN_PROGRESS)]
+    session.add(FeedMark(next_xid=int(xmax), last_id=int(last or 0)))
+    if not in_progress:
+        return 2**63 - 1
+    for mark_id, mark_xmax, last_id in session.execute(
+            select(FeedMark.id, FeedMark.next_xid, FeedMark.last_id).order_by(FeedMark.id.desc())
+            .limit(_MARKS_LOOKED_AT)):
+        if all(_precedes_or_is(mark_xmax, x) for x in in_progress):
+            session.execute(delete(FeedMark).where(FeedMark.id < mark_id))
+            return int(last_id)
+    return 0
+
+
+def mark(session: Session) -> int:
+    """The periodic job: a mark every minute, so the horizon trails in-progress transactions by at most that."""
+    horizon(session)
+    return 1
+
+
+register_periodic("exchange.feed_mark", 60.0, mark)
 
 
 def _first_of_each_key(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:

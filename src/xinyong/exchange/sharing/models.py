@@ -1,13 +1,14 @@
 """Tables: partners, their keys (hashed) and scopes, the log of every read and its monthly counts.
 
-The change feed needs no table of its own: new records are read by their monotonic id, and every later change of
-a record or a list entry already writes an event (record_events, list_entry_events) — so ingest pays nothing."""
+The change feed needs no per-row table: new records are read by their monotonic id, and every later change of a
+record or a list entry already writes an event (record_events, list_entry_events) — so ingest pays nothing. On
+PostgreSQL a few marks (FeedMark) say how far those ids are final."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
@@ -80,3 +81,17 @@ class PartnerReadMonth(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026-12
     reads: Mapped[int] = mapped_column(Integer, default=0)
     rows: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class FeedMark(Base):
+    """PostgreSQL only: the records id sequence's value at a moment, with the next transaction id then. Once every
+    transaction older than `next_xid` has ended, no record with an id up to `last_id` can still appear, so the feed
+    may pass it (sequence values are drawn before a writer commits, and commits come out of id order). Written by
+    the feed and a periodic job, never by ingest."""
+
+    __tablename__ = "feed_marks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_xid: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
