@@ -70,7 +70,9 @@ def plan(session: Session, partner: Partner, name: str, today: date) -> ExportPl
 
 
 def feed_cursor_now(session: Session, partner: Partner) -> str:
-    pos = (session.scalar(select(func.max(Record.id))) or 0, session.scalar(select(func.max(RecordEvent.id))) or 0,
+    final = feed.horizon(session)  # not past a record still in flight
+    pos = (min(session.scalar(select(func.max(Record.id))) or 0, final),
+           session.scalar(select(func.max(RecordEvent.id))) or 0,
            session.scalar(select(func.max(ListEntryEvent.id))) or 0)
     return feed.encode_cursor(partner.id, pos)
 

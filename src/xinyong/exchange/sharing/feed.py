@@ -15,6 +15,8 @@ the partner's copy exact. A page reads the two event streams first (they are sma
 Commits come out of id order on PostgreSQL (a long batch draws its ids, another commits later-numbered ones
 first): the new-record stream stops at the horizon below which every id is final (`horizon`, from FeedMark), so a
 cursor never passes a record still in flight. SQLite has one writer at a time: every visible id is final.
+Known limit: the two event streams have no such horizon; an event committed after a later-numbered one (two
+services changing records at the same moment) can be passed by a cursor.
 """
 
 from __future__ import annotations
