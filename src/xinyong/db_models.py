@@ -8,6 +8,7 @@ from xinyong.complaints import models as complaints_models
 from xinyong.core import audit as core_audit
 from xinyong.evaluation import models as evaluation_models
 from xinyong.exchange import models as exchange_models
+from xinyong.exchange.sharing import models as sharing_models
 from xinyong.ingest import models as ingest_models
 from xinyong.joint import models as joint_models
 from xinyong.lists import models as lists_models
@@ -38,4 +39,5 @@ ALL = [
     complaints_models,
     evaluation_models,
     quality_models,
+    sharing_models,
 ]

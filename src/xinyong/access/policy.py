@@ -120,6 +120,11 @@ ACTIONS: dict[str, Action] = _table(
     # ---- exchange upstream (上报省平台, 死信重放)
     #
     # ---- sharing partners, inbound, change feed, exports
+    Action("partner.feed", "读取共享变更订阅", frozenset({P})),
+    Action("partner.export", "下载共享数据快照", frozenset({P})),
+    Action("partner.inbound", "上级平台下发名单或数据", frozenset({P})),
+    Action("admin.partners.read", "查看共享合作方及读取记录", OFFICE),
+    Action("admin.partners.manage", "登记或吊销共享合作方", OFFICE),
     #
     # ---- financing (信易贷)
     #

@@ -117,6 +117,7 @@ def setup_firm_account(session: Any, *, subjects: int, seed: int, today: date) -
 def load_city(console: Console, *, subjects: int, seed: int, records: int | None, today: date,
               started: float) -> dict[str, Any]:
     from xinyong.core.db import session_scope
+    from xinyong.demo.sharing import setup_sharing
     from xinyong.ingest.service import ingest_file
 
     with session_scope() as session:
@@ -146,6 +147,8 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
     with session_scope() as session:
         firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
     history.populate(today=today, seed=seed, subjects=subjects)
+    with session_scope() as session:
+        setup_sharing(session, today=today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(
