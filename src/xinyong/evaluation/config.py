@@ -219,7 +219,7 @@ def _check_overrides(model: EvaluationModel, p: _Problems) -> tuple[tuple[str, s
         if state.get(node) == 2:
             return
         if state.get(node) == 1:
-            cycle = stack[stack.index(node):] + [node]
+            cycle = [*stack[stack.index(node):], node]
             p.add(("overrides", parsed[node][2]), f"直接判级规则之间存在循环依赖：{' → '.join(cycle)}")
             raise _Cycle
         state[node] = 1

@@ -18,10 +18,9 @@ from typing import Any
 
 import narwhals as nw
 import polars as pl
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from xinyong.catalog.service import get_catalog
 from xinyong.commitments.models import Commitment
 from xinyong.core import conditions as cond
 from xinyong.core.db import dialect_name
@@ -61,7 +60,7 @@ def _all_fields(model: EvaluationModel) -> list[str]:
 # ---------------------------------------------------------------- extraction (SQL → Polars)
 
 
-def population_query(model: EvaluationModel, subject_ids: Iterable[int] | None = None) -> Select[Any]:
+def population_query(model: EvaluationModel, subject_ids: Iterable[int] | None = None) -> Any:
     q = (select(Subject.id.label("subject_id"), Subject.kind, Subject.region_code)
          .where(Subject.kind.in_(model.subject_kinds), Subject.status.in_(model.population.status)))
     if subject_ids is not None:
@@ -112,12 +111,12 @@ from sqlalchemy.dialects.postgresql import JSONB as _JSONB  # noqa: E402
 
 
 def facts_queries(session: Session, model: EvaluationModel, as_of: date,
-                  subject_ids: list[int] | None = None) -> list[Select[Any]]:
+                  subject_ids: list[int] | None = None) -> list[Any]:
     """The SQL of the fact sources the model reads, each selecting FACT_SCHEMA's columns (+ f_<field>)."""
     leaves = [leaf for leaf, _b, _n in model.leaves()]
     fields = _all_fields(model)
     fmap = amount_fields(model)
-    queries: list[Select[Any]] = []
+    queries: list[Any] = []
     null_fields = [literal(None, _NUM).label(f"f_{f}") for f in fields]
     items = sorted({leaf.source.item for leaf in leaves if leaf.source and leaf.source.item})
     if items:
@@ -189,7 +188,7 @@ def _schema(model: EvaluationModel) -> dict[str, Any]:
     return {**FACT_SCHEMA, **{f"f_{f}": pl.Float64 for f in _all_fields(model)}}
 
 
-def read_frame(session: Session, query: Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+def read_frame(session: Session, query: Any, schema: dict[str, Any]) -> pl.DataFrame:
     """One query into Polars: COPY … TO STDOUT (CSV) on PostgreSQL, a plain select on SQLite."""
     if dialect_name(session) == "postgresql":
         sql = copy_sql(session, query)
@@ -206,7 +205,7 @@ def read_frame(session: Session, query: Select[Any], schema: dict[str, Any]) -> 
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
-def copy_sql(session: Session, query: Select[Any]) -> str:
+def copy_sql(session: Session, query: Any) -> str:
     return str(query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
 
 
@@ -358,7 +357,8 @@ def score(loaded: LoadedModel, population: Any, facts: Any) -> Any:
 
 def run_polars(loaded: LoadedModel, facts: Facts) -> pl.DataFrame:
     out = score(loaded, nw.from_native(facts.population.lazy()), nw.from_native(facts.facts.lazy()))
-    return out.collect().to_native().sort("subject_id")
+    frame: pl.DataFrame = out.collect().to_native()
+    return frame.sort("subject_id")
 
 
 def spark_session() -> Any:
@@ -367,7 +367,7 @@ def spark_session() -> Any:
     master = os.environ.get("XINYONG_SPARK_MASTER", "local[2]")
     return (SparkSession.builder.master(master).appName("xinyong-evaluation")
             .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
-            .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+            .config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false").getOrCreate())
 
 
 def run_spark(loaded: LoadedModel, facts: Facts) -> pl.DataFrame:
@@ -379,8 +379,8 @@ def run_spark(loaded: LoadedModel, facts: Facts) -> pl.DataFrame:
         facts.facts.write_parquet(facts_path)
         pop = nw.from_native(spark.read.parquet(pop_path))
         fx = nw.from_native(spark.read.parquet(facts_path))
-        out = score(loaded, pop, fx).collect(backend="polars").to_native()
-    return out.sort("subject_id")
+        frame: pl.DataFrame = score(loaded, pop, fx).collect(backend="polars").to_native()
+    return frame.sort("subject_id")
 
 
 def run_engine(loaded: LoadedModel, facts: Facts, engine: str) -> pl.DataFrame:

@@ -27,9 +27,11 @@ from xinyong.commitments.models import Commitment
 from xinyong.core import clock
 from xinyong.core.db import dialect_name, new_session, utcnow
 from xinyong.core.errors import RuleViolation
+from xinyong.core.jobs import register_daily
 from xinyong.evaluation import engine as eng
 from xinyong.evaluation import grades
 from xinyong.evaluation.config import LoadedModel, get_model, get_models
+from xinyong.evaluation.grades import GradeChange
 from xinyong.evaluation.models import EvaluationCurrent, EvaluationLease, EvaluationResult, EvaluationRun
 from xinyong.lists.models import ListEntry, ListEntryEvent
 from xinyong.records.models import Record, RecordEvent
@@ -52,7 +54,7 @@ class RunOutcome:
     grades: dict[str, int]
     migrations: list[tuple[str | None, str | None, int]]
     seconds: float
-    changed: list[grades.GradeChange] = field(default_factory=list)
+    changed: list[GradeChange] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "model": self.model, "version": self.version, "engine": self.engine,
@@ -301,3 +303,115 @@ def _insert_results(session: Session, rows: pl.DataFrame) -> None:
     records = rows.select(RESULT_COLUMNS).to_dicts()
     for i in range(0, len(records), 5000):
         session.execute(insert(EvaluationResult), records[i:i + 5000])
+
+
+# ---------------------------------------------------------------- reads: API, pages, sections, checks
+
+
+def model_list() -> list[Any]:
+    from xinyong.evaluation.schemas import ModelOut
+
+    out = []
+    for lm in sorted(get_models().values(), key=lambda m: m.id):
+        m = lm.model
+        out.append(ModelOut(id=m.id, name=m.name, version=m.version,
+                            legal_basis=f"{m.legal_basis.document} {m.legal_basis.article}",
+                            subject_kinds=m.subject_kinds, base_score=m.base_score, grades=m.grade_order,
+                            indicators=len(m.leaves()), overrides=len(m.overrides), public=m.public))
+    return out
+
+
+def explanation(session: Session, subject_id: int, model_id: str = grades.COMPREHENSIVE) -> dict[str, Any] | None:
+    """The subject's current result under the model: grade, score, as-of, model and version, the override that
+    decided the grade, the measures of the grade, and every indicator's contribution (largest first)."""
+    cur = session.get(EvaluationCurrent, (model_id, subject_id))
+    if cur is None:
+        return None
+    res = session.get(EvaluationResult, cur.result_id)
+    run_row = session.get(EvaluationRun, cur.run_id)
+    if res is None or run_row is None:
+        return None
+    lm = get_models().get(model_id)
+    contributions = json.loads(res.contributions or "{}")
+    facts = json.loads(res.facts or "{}")
+    rows: list[dict[str, Any]] = []
+    override_name = None
+    if lm is not None:
+        for leaf, budget, names in lm.model.leaves():
+            pts = float(contributions.get(leaf.id, 0.0))
+            rows.append({"indicator": leaf.id, "name": leaf.name, "path": " › ".join(names),
+                         "direction": "加分" if leaf.direction == "bonus" else "扣分", "points": pts,
+                         "budget": budget, "facts": [int(x) for x in facts.get(leaf.id, [])],
+                         "text": _plain(leaf.name, leaf.direction or "", pts, len(facts.get(leaf.id, [])))})
+        override_name = next((o.name for o in lm.model.overrides if o.id == res.override), None)
+    rows.sort(key=lambda r: (-abs(float(r["points"])), str(r["indicator"])))
+    measures = list(lm.model.measures.get(cur.grade, [])) if lm else []
+    return {"model": model_id, "model_name": run_row.model_name, "version": run_row.model_version,
+            "grade": cur.grade, "score": cur.score, "as_of": cur.as_of, "run_id": cur.run_id,
+            "override": res.override, "override_name": override_name, "measures": measures,
+            "base_score": lm.model.base_score if lm else None, "contributions": rows,
+            "public": bool(lm and lm.model.public)}
+
+
+def _plain(name: str, direction: str, points: float, n: int) -> str:
+    if points == 0:
+        return f"{name}：未影响得分"
+    verb = "加" if points > 0 else "扣"
+    facts = f"（依据 {n} 条信息）" if n else ""
+    return f"{name}：{verb} {abs(points):g} 分{facts}"
+
+
+def top_movers(expl: dict[str, Any], limit: int = 3) -> list[str]:
+    return [r["text"] for r in expl["contributions"] if r["points"] != 0][:limit]
+
+
+def runs(session: Session, model_id: str | None = None, limit: int = 50) -> list[EvaluationRun]:
+    q = select(EvaluationRun).order_by(EvaluationRun.id.desc()).limit(limit)
+    if model_id:
+        q = q.where(EvaluationRun.model_id == model_id)
+    return list(session.execute(q).scalars())
+
+
+def distribution(session: Session, model_id: str, by: str = "region") -> list[tuple[str, dict[str, int]]]:
+    """Current grade counts by region (区县) or by subject kind (行业 where the registration carries none)."""
+    from xinyong.core.regions import lookup_region
+
+    col = Subject.region_code if by == "region" else Subject.kind
+    rows = session.execute(select(col, EvaluationCurrent.grade, func.count())
+                           .join(Subject, Subject.id == EvaluationCurrent.subject_id)
+                           .where(EvaluationCurrent.model_id == model_id)
+                           .group_by(col, EvaluationCurrent.grade)).all()
+    table: dict[str, dict[str, int]] = {}
+    for key, grade, n in rows:
+        if by == "region":
+            region = lookup_region(key) if key else None
+            label = region.full_name if region else (key or "未知")
+        else:
+            label = _kind_label(key) or (key or "未知")
+        table.setdefault(label, {})[grade] = int(n)
+    return sorted(table.items())
+
+
+def _kind_label(kind: str | None) -> str | None:
+    from xinyong.subjects.models import KIND_LABELS
+
+    return KIND_LABELS.get(kind or "")
+
+
+def daily_refresh(_session: Session, today: date) -> int:
+    """`jobs run-daily`: refresh every model that has run before (a model never run waits for its first full
+    run); the number of subjects re-evaluated."""
+    from xinyong.catalog.service import config_dir
+
+    if not (config_dir() / "evaluation").is_dir():
+        return 0
+    total = 0
+    for model_id in sorted(get_models()):
+        with new_session() as s:
+            if last_run(s, model_id) is None:
+                continue
+        total += run(model_id, as_of=today, kind="refresh").subjects
+    return total
+
+
+register_daily("evaluation.refresh", daily_refresh)
