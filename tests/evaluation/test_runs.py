@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from due_process_support import listed, org, penalty, world
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from due_process_support import listed, org, penalty, world
 from xinyong.cli import app
 from xinyong.core.db import new_session, utcnow
 from xinyong.core.errors import RuleViolation
