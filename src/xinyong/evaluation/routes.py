@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xinyong.access.actors import Actor, ActorKind
 from xinyong.access.deps import Allow, AllowUser, DbSession
 from xinyong.accounts.models import User
+from xinyong.checks import service as checks_service
 from xinyong.core.errors import Forbidden, NotFound
 from xinyong.evaluation import grades, service
 from xinyong.evaluation.config import get_model, get_models
@@ -115,3 +116,39 @@ def _section(session: Session, subject: Subject, audience: str, today: date) -> 
 
 
 register_subject_section(35, "evaluation", _section)
+
+
+# ---------------------------------------------------------------- credit checks carry the grade
+
+
+def _grade_sql(ref: str) -> str:
+    model = grades.COMPREHENSIVE
+    return ("(SELECT c.grade || '|' || CAST(c.score AS VARCHAR(32)) || '|' || CAST(c.as_of AS VARCHAR(10)) || '|' || "
+            "r.model_version FROM evaluation_current c JOIN evaluation_runs r ON r.id = c.run_id "
+            f"WHERE c.model_id = '{model}' AND c.subject_id = {ref})")
+
+
+def _grade_answer(grade: str, score: float, as_of: str, version: str) -> dict[str, Any] | None:
+    lm = get_models().get(grades.COMPREHENSIVE)
+    if lm is None:
+        return None
+    return {"model": lm.model.id, "model_name": lm.model.name, "version": version, "grade": grade,
+            "score": float(score), "as_of": str(as_of)[:10], "measures": list(lm.model.measures.get(grade, []))}
+
+
+def _grade_render(value: Any) -> dict[str, Any] | None:
+    grade, score, as_of, version = str(value).split("|", 3)
+    return _grade_answer(grade, float(score), as_of, version)
+
+
+def _grade_bulk(session: Session, subject_ids: list[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for sid, g in grades.current_grades(session, subject_ids).items():
+        ans = _grade_answer(g.grade, g.score, g.as_of.isoformat(), g.model_version)
+        if ans is not None:
+            out[sid] = ans
+    return out
+
+
+checks_service.register_grade_provider(
+    checks_service.GradeProvider(sql=_grade_sql, render=_grade_render, bulk=_grade_bulk))
