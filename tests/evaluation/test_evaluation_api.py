@@ -89,3 +89,19 @@ def test_admin_evaluation_page_and_a_subjects_explanation(client: Any, db: Sessi
     # default disclosure: not on the public portal
     portal = client.get(f"/subjects/{c['fined'].uscc}")
     assert "公共信用综合评价" not in portal.text
+
+
+def test_a_public_model_shows_the_grade_on_the_credit_report(client: Any, db: Session, clock: Any,
+                                                              monkeypatch: Any) -> None:
+    from xinyong.evaluation import routes
+
+    c = _setup(db, clock)
+    hidden = client.get(f"/reports/{c['fined'].uscc}")
+    assert hidden.status_code == 200 and "公共信用综合评价" not in hidden.text
+    models = dict(routes.get_models())
+    lm = models[grades.COMPREHENSIVE]
+    models[grades.COMPREHENSIVE] = type(lm)(model=lm.model.model_copy(update={"public": True}), path=lm.path,
+                                           overrides=lm.overrides)
+    monkeypatch.setattr(routes, "get_models", lambda: models)
+    shown = client.get(f"/reports/{c['fined'].uscc}")
+    assert "公共信用综合评价" in shown.text and "2026.1" in shown.text and "扣 14.4 分" in shown.text
