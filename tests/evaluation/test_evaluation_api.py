@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from due_process_support import listed, org, penalty, sign_in, world
 from sqlalchemy.orm import Session
 
+from due_process_support import listed, org, penalty, sign_in, world
 from xinyong.accounts import service as accounts
 from xinyong.evaluation import grades, service
 

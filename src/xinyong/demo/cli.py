@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xinyong.core import clock
 from xinyong.core.clock import FixedClock
-from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
+from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.files import write_files
 
 
