@@ -29,6 +29,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def child(n: int, spark: bool) -> dict[str, object]:
     import bench_checks
 
@@ -45,9 +50,11 @@ def child(n: int, spark: bool) -> dict[str, object]:
     load_domains()
     out: dict[str, object] = {"subjects": n}
     model = "city_comprehensive"
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     full = service.run(model)
     out["full_seconds"] = round(time.perf_counter() - started, 2)
+    out["full_cpu_seconds_client"] = round(_cpu() - cpu, 2)
+    out["load_average"] = os.getloadavg()[0]
     out["full_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     out["grades"] = full.grades
     loaded = get_model(model)
@@ -63,7 +70,7 @@ def child(n: int, spark: bool) -> dict[str, object]:
         for q in queries:
             with raw.cursor() as cur, cur.copy(f"COPY ({eng.copy_sql(s, q)}) TO STDOUT") as cp:
                 for chunk in cp:
-                    copied += chunk.count(b"\n")
+                    copied += bytes(chunk).count(b"\n")
         copy_s = time.perf_counter() - t
     out["facts_rows"] = rows
     out["facts_seconds"] = round(extract_s, 2)

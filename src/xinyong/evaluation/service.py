@@ -239,9 +239,10 @@ def _write(session: Session, loaded: LoadedModel, run_id: int, as_of: date, resu
            ) -> tuple[dict[str, int], list[tuple[str | None, str | None, int]], list[grades.GradeChange]]:
     model = loaded.model
     leaves = [leaf.id for leaf, _b, _n in model.leaves()]
-    contrib = pl.concat_str([pl.lit("{"),
-                             pl.concat_str([pl.lit(f'"{leaf}":') + pl.col(f"p_{leaf}").cast(pl.Utf8) for leaf in leaves],
-                                           separator=","),
+    # only the indicators that moved the score (most subjects: none): the explanation reads a missing one as 0
+    moved = [pl.when(pl.col(f"p_{leaf}") != 0).then(pl.lit(f'"{leaf}":') + pl.col(f"p_{leaf}").cast(pl.Utf8))
+             for leaf in leaves]
+    contrib = pl.concat_str([pl.lit("{"), pl.concat_str(moved, separator=",", ignore_nulls=True).fill_null(""),
                              pl.lit("}")])
     rows = (result.lazy().join(ids_json.lazy(), on="subject_id", how="left")
             .select(pl.lit(run_id).alias("run_id"), pl.lit(model.id).alias("model_id"), "subject_id", "score",
