@@ -1,4 +1,5 @@
-"""`xinyong evaluation …`: list the models, run one (full), refresh what changed."""
+"""`xinyong evaluation …`: list the models, run one (full), refresh what changed. At the top of the package
+(like audit_cli) because it loads every domain first (web.app.load_domains), so later domains hear of grade changes."""
 
 from __future__ import annotations
 
