@@ -252,8 +252,8 @@ def _write(session: Session, loaded: LoadedModel, run_id: int, as_of: date, resu
     # migrations: current grades before the switch vs the new ones
     old = _current_frame(session, model.id, subject_ids)
     joined = rows.select("subject_id", "grade").join(old, on="subject_id", how="full", coalesce=True)
-    moved = joined.group_by("old", "grade").len().sort("old", "grade", nulls_last=True)
-    migrations = [(o, g, int(n)) for o, g, n in moved.iter_rows()]
+    counted = joined.group_by("old", "grade").len().sort("old", "grade", nulls_last=True)
+    migrations = [(o, g, int(n)) for o, g, n in counted.iter_rows()]
     changes = [(int(s), o, str(g)) for s, g, o in joined.filter(
         pl.col("grade").is_not_null() & (pl.col("old").is_null() | (pl.col("old") != pl.col("grade")))).iter_rows()]
     counts = dict(Counter(rows["grade"].to_list()))
