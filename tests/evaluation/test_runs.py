@@ -181,3 +181,29 @@ def test_cli_run_prints_one_json_object(db: Session, clock: Any) -> None:
     assert {m["id"] for m in json.loads(listing.stdout)} == {"city_comprehensive", "env_enterprise"}
     refresh = runner.invoke(app, ["evaluation", "refresh", "--model", "env_enterprise", "--json"])
     assert refresh.exit_code == 0 and json.loads(refresh.stdout)["subjects"] == 0
+
+
+def test_the_daily_job_refreshes_subjects_after_an_objection_a_repair_or_a_list_exit(db: Session, clock: Any) -> None:
+    from xinyong.core.jobs import run_daily
+    from xinyong.lists import service as lists
+    from xinyong.lists.models import ListEntry
+
+    clock.set(TODAY)
+    c = _city(db)
+    s = c["s"]
+    assert run_daily(TODAY)["evaluation.refresh"] == 0  # no model has run yet: nothing to refresh
+    service.run(M)
+    assert _current()[s["listed"].id][0] == "D-"
+    records.set_state(db, c["fines"][0].id, "objection", actor="test")
+    records.set_state(db, c["fines"][1].id, "repaired", actor="test")
+    entry = db.scalars(select(ListEntry).where(ListEntry.subject_id == s["listed"].id)).one()
+    lists.exit_entry(db, entry.id, actor="test", reason="信用修复", today=TODAY)
+    db.commit()
+    clock.set(TODAY + timedelta(days=1))
+    results = run_daily()
+    assert results["evaluation.refresh"] >= 2, results
+    now = _current()
+    assert now[s["fined"].id] == ("A", 900.0)
+    assert now[s["listed"].id][0] != "D-"  # off the list: no longer graded directly
+    service.run(M, as_of=TODAY + timedelta(days=1))
+    assert _current() == now  # the job's refresh equals a full run
