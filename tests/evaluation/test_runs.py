@@ -207,3 +207,15 @@ def test_the_daily_job_refreshes_subjects_after_an_objection_a_repair_or_a_list_
     assert now[s["listed"].id][0] != "D-"  # off the list: no longer graded directly
     service.run(M, as_of=TODAY + timedelta(days=1))
     assert _current() == now  # the job's refresh equals a full run
+
+
+def test_a_run_on_spark_switches_in_the_same_grades_as_polars(db: Session, clock: Any) -> None:
+    clock.set(TODAY)
+    _city(db)
+    service.run(M)
+    polars = _current()
+    out = service.run(M, engine="spark")
+    assert out.engine == "spark" and out.subjects == 6
+    assert _current() == polars
+    with pytest.raises(RuleViolation, match="未知的计算引擎"):
+        service.run(M, engine="dask")
