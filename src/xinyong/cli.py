@@ -19,6 +19,7 @@ from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
 from xinyong.exchange.sharing.cli import app as partner_app
+from xinyong.evaluation_cli import app as evaluation_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.subject_accounts.cli import app as account_app
@@ -41,6 +42,7 @@ app.add_typer(account_app, name="account")
 quality_app = typer.Typer(help="数据质量与问题数据（重错码治理）", no_args_is_help=True)
 app.add_typer(quality_app, name="quality")
 app.add_typer(partner_app, name="partner")
+app.add_typer(evaluation_app, name="evaluation")
 
 T = TypeVar("T")
 err = Console(stderr=True)

@@ -114,6 +114,10 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.commitments.act", "登记承诺履约情况", STAFF),
     Action("account.manage", "审核主体账户或发放激活码", OFFICE),
     # ---- evaluation (公共信用综合评价)
+    Action("evaluation.models", "查看评价模型", frozenset({S, K, U, OP})),
+    Action("evaluation.subject", "查看主体的评价结果", frozenset({S, K})),
+    Action("admin.evaluation.read", "查看公共信用综合评价", STAFF),
+    Action("admin.evaluation.run", "运行评价", OFFICE),
     #
     # ---- supervision (分级分类监管, 双随机, 诚信约谈)
     #

@@ -16,6 +16,7 @@ from xinyong.core import clock
 from xinyong.core.clock import FixedClock
 from xinyong.demo import history
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
+from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.files import write_files
 
 
@@ -149,6 +150,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
     history.populate(today=today, seed=seed, subjects=subjects)
     with session_scope() as session:
         setup_sharing(session, today=today)
+    load_evaluation(console, today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(

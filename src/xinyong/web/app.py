@@ -47,6 +47,7 @@ ROUTER_MODULES = [
     "xinyong.complaints.routes",
     "xinyong.subject_accounts.routes",
     "xinyong.stats.quality_routes",
+    "xinyong.evaluation.routes",
     "xinyong.audit_routes",
 ]
 
