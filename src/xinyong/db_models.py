@@ -14,6 +14,7 @@ from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
 from xinyong.reports import models as reports_models
 from xinyong.search import models as search_models
+from xinyong.stats import models as stats_models
 from xinyong.subjects import models as subjects_models
 
 ALL = [
@@ -32,4 +33,5 @@ ALL = [
     repair_models,
     commitments_models,
     complaints_models,
+    stats_models,
 ]

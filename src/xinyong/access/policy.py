@@ -124,6 +124,8 @@ ACTIONS: dict[str, Action] = _table(
     # ---- financing (信易贷)
     #
     # ---- statistics and data quality (监测统计, 问题数据)
+    Action("admin.stats.read", "查看监测统计", STAFF_READ),
+    Action("admin.stats.report", "下载监测月报", AUDIT),
     #
 )
 
