@@ -216,7 +216,7 @@ def drill(session: Session, month: Month, indicator_id: str, *, dept: Department
         dept_id = found.id
     rows: DrillRows = source.drill(session, month, dept_id)
     return {"indicator": _indicator_out(ind), "month": month.label, "title": rows.title, "columns": rows.columns,
-            "rows": rows.rows}
+            "rows": [[v.isoformat() if isinstance(v, date) else v for v in row] for row in rows.rows]}
 
 
 def _indicator(indicator_id: str) -> Indicator:
