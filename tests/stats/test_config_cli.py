@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
+from stats_support import add_record
 from typer.testing import CliRunner
 
 from lists_support import add_departments, new_org
-from stats_support import add_record
 from xinyong.cli import app as cli_app
 from xinyong.lists.yamlconf import ConfigError
 from xinyong.stats import indicators

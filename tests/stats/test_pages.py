@@ -8,9 +8,9 @@ from typing import Any
 
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
+from stats_support import add_record
 
 from lists_support import add_departments, new_org
-from stats_support import add_record
 from xinyong.accounts import service as accounts
 from xinyong.stats import service
 
