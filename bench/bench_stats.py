@@ -97,7 +97,7 @@ def build(kind: str, n: int) -> str:
     region = _case("i % 12", REGIONS)
     item = _case("i % 5", ITEMS)
     if kind == "postgresql":
-        series = f"generate_series(1, {{n}}) AS g(i)"
+        series = "generate_series(1, {n}) AS g(i)"
         subj = (f"INSERT INTO subjects (id, kind, name, uscc, region_code, status, created_at, updated_at) "
                 f"SELECT i, CASE WHEN i % 4 = 0 THEN 'natural_person' ELSE 'legal_person' END, '测试主体' || i, "
                 f"CASE WHEN i % 4 = 0 THEN NULL ELSE lpad(i::text, 18, '0') END, {region}, '存续', now(), now() "

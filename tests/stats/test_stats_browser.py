@@ -15,8 +15,9 @@ from browser_support import _browser, browser_page, live_server, live_server_see
 @pytest.fixture(scope="module")
 def live_server_seed() -> Callable[[Any], None]:  # noqa: F811
     def seed(session: Any) -> None:
-        from lists_support import add_departments, new_org
         from stats_support import add_record
+
+        from lists_support import add_departments, new_org
         from xinyong.accounts import service as accounts
         from xinyong.stats import service
 
