@@ -104,7 +104,7 @@ def build(kind: str, n: int) -> str:
                 f"FROM {series.format(n=subjects)}")
         rec = (f"INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, decision_no, "
                f"decision_date, state, version, report_workdays, late, layout_id, payload, created_at) "
-               f"SELECT i, 1 + (i * 7919) % {subjects}, {item}, 1 + i % 20, md5(i::text), md5(i::text), '第' || i || '号', "
+               f"SELECT i, 1 + (i::bigint * 7919) % {subjects}, {item}, 1 + i % 20, md5(i::text), md5(i::text), '第' || i || '号', "
                f"DATE '{start}' + (i % {days}), 'active', 1, i % 9, i % 13 = 0, 1, '[]', "
                f"TIMESTAMPTZ '{start} 04:00:00+00' + ((i % {days}) * INTERVAL '1 day') "
                f"FROM {series.format(n=n)}")
