@@ -67,7 +67,7 @@ def admin_stats(request: Request, db: DbSession, user: Annotated[User, AllowUser
     board = service.board(db, m, dept=dept)
     return render(request, "stats/board.html", admin_context(
         request, user, board=board, leagues=service.leagues(db, m, dept=dept), charts=_chart_data(board),
-        months=[x.month for x in service.built_months(db)], fmt=format_value, dept=dept,
+        months=service.built_months(db), fmt=format_value, dept=dept,
         may_download=user.role != "dept"))
 
 

@@ -92,8 +92,8 @@ register_daily("stats.build", daily_build)
 # ---------------------------------------------------------------- reading snapshots
 
 
-def built_months(session: Session) -> list[StatMonth]:
-    return list(session.scalars(select(StatMonth).order_by(StatMonth.month)))
+def built_months(session: Session) -> list[str]:
+    return list(session.scalars(select(StatMonth.month).order_by(StatMonth.month)))
 
 
 def resolve_month(session: Session, month_text: str | None) -> Month:
@@ -110,14 +110,19 @@ def resolve_month(session: Session, month_text: str | None) -> Month:
     return parse_month(latest)
 
 
+_COLUMNS = (StatSnapshot.month, StatSnapshot.indicator, StatSnapshot.grouping, StatSnapshot.key, StatSnapshot.label,
+            StatSnapshot.numerator, StatSnapshot.denominator, StatSnapshot.value)
+
+
 def _snapshots(session: Session, months: list[str], grouping: str | None = None,
-               key: str | None = None) -> list[StatSnapshot]:
-    q = select(StatSnapshot).where(StatSnapshot.month.in_(months))
+               key: str | None = None) -> list[Any]:
+    """Snapshot rows as plain tuples (no ORM identity map: pages read a few hundred of them per request)."""
+    q = select(*_COLUMNS).where(StatSnapshot.month.in_(months))
     if grouping is not None:
         q = q.where(StatSnapshot.grouping == grouping)
     if key is not None:
         q = q.where(StatSnapshot.key == key)
-    return list(session.scalars(q))
+    return list(session.execute(q))
 
 
 def _visible(indicators: list[Indicator], dept: Department | None) -> list[Indicator]:
@@ -129,10 +134,11 @@ def board(session: Session, month: Month, *, dept: Department | None = None) -> 
     indicators = _visible(get_indicators().list(), dept)
     grouping, key = ("dept", dept.code) if dept else ("city", "")
     months = [month.shift(-i).label for i in range(TREND_MONTHS - 1, -1, -1)]
-    values: dict[tuple[str, str], StatSnapshot] = {}
+    values: dict[tuple[str, str], Any] = {}
     for s in _snapshots(session, months, grouping, key):
         values[(s.indicator, s.month)] = s
-    built = {m.month: m for m in session.scalars(select(StatMonth).where(StatMonth.month.in_(months)))}
+    built = {m: state for m, state in session.execute(
+        select(StatMonth.month, StatMonth.state).where(StatMonth.month.in_(months)))}
     trend_months = [m for m in months if m in built]
     rows = []
     for ind in indicators:
@@ -149,7 +155,7 @@ def board(session: Session, month: Month, *, dept: Department | None = None) -> 
             "drill": ind.drill, "public": ind.public,
             "trend": [values[(ind.id, m)].value if (ind.id, m) in values else None for m in trend_months],
         })
-    state = built[month.label].state if month.label in built else None
+    state = built.get(month.label)
     return {"month": month.label, "state": state, "months": trend_months, "indicators": rows,
             "dept": {"code": dept.code, "name": dept.name} if dept else None}
 
@@ -172,7 +178,7 @@ def league(session: Session, month: Month, indicator_id: str, *, grouping: str =
 def leagues(session: Session, month: Month, *, dept: Department | None = None) -> list[dict[str, Any]]:
     """League tables of every indicator grouped by department (one query)."""
     snaps = _snapshots(session, [month.label], "dept")
-    per: dict[str, list[StatSnapshot]] = defaultdict(list)
+    per: dict[str, list[Any]] = defaultdict(list)
     for s in snaps:
         if dept is None or s.key == dept.code:
             per[s.indicator].append(s)
