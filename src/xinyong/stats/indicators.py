@@ -203,11 +203,11 @@ class BuildContext:
     def subjects_by_kind(self) -> dict[str, tuple[int, int]]:
         """kind → (subjects registered, of which with at least one record by the month's end). Registration dates
         are not the platform's (a subject is created when first seen), so the denominator is today's register."""
-        totals = dict(self.session.execute(select(Subject.kind, func.count()).group_by(Subject.kind)).tuples().all())
+        totals = {k: n for k, n in self.session.execute(select(Subject.kind, func.count()).group_by(Subject.kind))}
         # a semi-join (one pass over records, hashed), cheaper than probing the index once per subject
         recorded = select(Record.subject_id).where(Record.created_at < self.end)
-        covered = dict(self.session.execute(select(Subject.kind, func.count()).where(Subject.id.in_(recorded))
-                                            .group_by(Subject.kind)).tuples().all())
+        covered = {k: n for k, n in self.session.execute(
+            select(Subject.kind, func.count()).where(Subject.id.in_(recorded)).group_by(Subject.kind))}
         return {k: (int(n), int(covered.get(k, 0))) for k, n in totals.items()}
 
     @cached_property
