@@ -16,6 +16,7 @@ from xinyong.core.errors import DomainError
 from xinyong.stats import service
 from xinyong.stats.models import StatMonth, StatSnapshot
 from xinyong.stats.rules import parse_month
+from xinyong.subjects.models import Subject
 
 TODAY = date(2026, 4, 15)
 
@@ -148,3 +149,38 @@ def test_empty_platform_builds_zero_values(db: Session) -> None:
     board = service.board(db, parse_month("2026-03"))
     assert snap(board, "records_collected")["value"] == 0
     assert snap(board, "dual_on_time")["value"] is None and snap(board, "dual_on_time")["meets"] is None
+
+
+def test_evaluation_and_upstream_indicators(db: Session) -> None:
+    from datetime import UTC, datetime
+
+    from xinyong.evaluation.models import EvaluationCurrent, EvaluationRun
+    from xinyong.exchange.models import OutboxEvent
+
+    depts = _city(db)
+    run = EvaluationRun(model_id="city_comprehensive", model_name="综合评价", model_version="1", as_of=date(2026, 3, 31),
+                        state="done")
+    db.add(run)
+    db.flush()
+    orgs = db.scalars(select(Subject.id).where(Subject.kind != "natural_person")).all()
+    for sid, grade in zip(orgs, ("A", "A", "B"), strict=False):
+        db.add(EvaluationCurrent(model_id="city_comprehensive", subject_id=sid, run_id=run.id, result_id=sid,
+                                 grade=grade, score=80.0, as_of=date(2026, 3, 31)))
+    march = datetime(2026, 3, 10, 2, tzinfo=UTC)
+    for i, (state, sent, deadline) in enumerate((
+            ("delivered", datetime(2026, 3, 11, 2, tzinfo=UTC), date(2026, 3, 12)),   # on time
+            ("delivered", datetime(2026, 3, 20, 2, tzinfo=UTC), date(2026, 3, 12)),   # late
+            ("rejected", datetime(2026, 3, 11, 2, tzinfo=UTC), date(2026, 3, 12)),
+            ("queued", None, None))):
+        db.add(OutboxEvent(target="province", event_type="record", key=f"k{i}", payload="{}", state=state,
+                           created_at=march, sent_at=sent, deadline=deadline, dept_id=depts["SCJG"]))
+    db.commit()
+    service.build_month(db, "2026-03", today=TODAY, actor="test")
+    db.commit()
+    board = service.board(db, parse_month("2026-03"))
+    assert snap(board, "evaluated_share")["numerator"] == 3 and snap(board, "evaluated_share")["denominator"] == 4
+    grades = service.league(db, parse_month("2026-03"), "grade_distribution", grouping="type")
+    assert {r["key"]: r["value"] for r in grades["rows"]}["A"] == 2
+    assert snap(board, "upstream_delivered")["value"] == pytest.approx(50.0)
+    on_time = snap(board, "upstream_on_time")
+    assert on_time["numerator"] == 1 and on_time["denominator"] == 3

@@ -22,6 +22,7 @@ from xinyong.core import audit
 from xinyong.core.db import utcnow
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.jobs import register_daily
+from xinyong.stats import sources_more  # noqa: F401  (registers the evaluation and exchange sources)
 from xinyong.stats.config import Indicator, get_population
 from xinyong.stats.indicators import BuildContext, DrillRows, get_indicators, headline, sources
 from xinyong.stats.models import StatMonth, StatSnapshot
