@@ -8,11 +8,13 @@ package cannot import this one; a later one, e.g. stats.quality, simply calls it
 
 from __future__ import annotations
 
+import pkgutil
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
+from importlib import import_module
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -466,7 +468,25 @@ register_source("repairs.decided", _cases_decided)
 register_source("checks.count", _checks)
 
 
+_discovered = False
+
+
+def _discover_sources() -> None:
+    """Import the package's other source modules (sources_*.py, quality*.py) so that a CLI command, the daily
+    job and the web app all know the same sources, whichever of them imported what first."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import xinyong.stats as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith(("sources_", "quality")):
+            import_module(f"xinyong.stats.{info.name}")
+
+
 def get_indicators() -> Indicators:
     """The indicators of the configuration in use, checked against the sources registered so far."""
+    _discover_sources()
     return cached_indicators(str(indicators_dir().resolve()), frozenset(_sources),
                              frozenset(n for n, s in _sources.items() if s.drill is not None))
