@@ -184,3 +184,10 @@ def test_evaluation_and_upstream_indicators(db: Session) -> None:
     assert snap(board, "upstream_delivered")["value"] == pytest.approx(50.0)
     on_time = snap(board, "upstream_on_time")
     assert on_time["numerator"] == 1 and on_time["denominator"] == 3
+
+
+def test_daily_job_closes_a_month_never_built(db: Session) -> None:
+    assert service.daily_build(db, date(2026, 5, 3)) == 2
+    db.commit()
+    assert db.get(StatMonth, "2026-04").state == "closed"  # type: ignore[union-attr]
+    assert db.get(StatMonth, "2026-05").state == "open"  # type: ignore[union-attr]

@@ -80,7 +80,7 @@ def daily_build(session: Session, today: date) -> int:
     current = month_of(today)
     done = 0
     previous = session.get(StatMonth, current.previous().label)
-    if previous is not None and previous.state == "open":
+    if previous is None or previous.state == "open":
         build_month(session, current.previous().label, today=today, actor="jobs")
         done += 1
     build_month(session, current.label, today=today, actor="jobs")
