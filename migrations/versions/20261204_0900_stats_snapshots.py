@@ -1,7 +1,7 @@
 """monthly snapshots of the monitoring indicators
 
 Revision ID: 3b8d5e1f7a62
-Revises: 3b9e51c0a7d2
+Revises: 3b8d5e1f7a42
 Create Date: 2026-12-04 09:00:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "3b8d5e1f7a62"
-down_revision = "3b9e51c0a7d2"
+down_revision = "3b8d5e1f7a42"
 branch_labels = None
 depends_on = None
 

@@ -48,7 +48,7 @@ def test_shipped_indicators_load_and_cover_the_issue() -> None:
             "dual_on_time", "dual_compliance", "duplicate_rate", "reject_rate", "lists_pushed_on_time",
             "joint_feedback_on_time", "measures_applied", "objections_per_10k", "objections_on_time",
             "objection_median_days", "repairs_decided", "repair_avg_days", "complaints_on_time", "checks_done",
-            "check_hit_rate"} <= ids
+            "check_hit_rate", "error_code_rate", "open_issues", "grade_distribution", "upstream_on_time"} <= ids
     assert all(i.definition.numerator and i.definition.window for i in shipped.items.values())
 
 

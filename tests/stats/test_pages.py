@@ -89,6 +89,7 @@ def test_report_downloads(client: Any, db: Session, clock: Any) -> None:
     book = load_workbook(io.BytesIO(r.content))
     assert book.sheetnames[:4] == ["指标与目标", "趋势", "部门排名", "较上月变化"]
     assert book["趋势"]._charts and book["部门排名"]._charts  # native charts
+    assert "问题数据（按部门）" in book.sheetnames  # the section stats.quality's counts give
     pdf = client.get("/admin/stats/report.pdf?month=2026-03")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and b"FontFile2" in pdf.content
     assert client.get("/admin/stats/report.doc?month=2026-03").status_code == 404

@@ -120,12 +120,20 @@ ACTIONS: dict[str, Action] = _table(
     # ---- exchange upstream (上报省平台, 死信重放)
     #
     # ---- sharing partners, inbound, change feed, exports
+    Action("partner.feed", "读取共享变更订阅", frozenset({P})),
+    Action("partner.export", "下载共享数据快照", frozenset({P})),
+    Action("partner.inbound", "上级平台下发名单或数据", frozenset({P})),
+    Action("admin.partners.read", "查看共享合作方及读取记录", OFFICE),
+    Action("admin.partners.manage", "登记或吊销共享合作方", OFFICE),
     #
     # ---- financing (信易贷)
     #
     # ---- statistics and data quality (监测统计, 问题数据)
     Action("admin.stats.read", "查看监测统计", STAFF_READ),
     Action("admin.stats.report", "下载监测月报", AUDIT),
+    Action("admin.quality.read", "查看问题数据", STAFF_READ),
+    Action("admin.quality.act", "办理问题数据（整改通知、情况说明）", STAFF),
+    Action("quality.list", "查询本部门的问题数据", DEPT_API),
     #
 )
 

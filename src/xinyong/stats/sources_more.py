@@ -3,13 +3,19 @@ upstream pushes delivered and on time (上报省平台). Registered on import by
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xinyong.accounts.models import Department
 from xinyong.evaluation.grades import COMPREHENSIVE, grade_order
 from xinyong.evaluation.models import EvaluationCurrent
 from xinyong.exchange.models import OutboxEvent
 from xinyong.stats.config import Indicator
 from xinyong.stats.indicators import CST, BuildContext, Value, _Agg, register_source
+from xinyong.stats.report import Section, register_section
+from xinyong.stats.rules import Month
 from xinyong.subjects.models import Subject
 
 
@@ -63,3 +69,46 @@ def _upstream(ctx: BuildContext, ind: Indicator) -> list[Value]:
 register_source("evaluation.grades", _grades)
 register_source("evaluation.evaluated_share", _evaluated_share)
 register_source("exchange.upstream", _upstream)
+
+
+# ---------------------------------------------------------------- 问题数据 and 重错码 (stats.quality counts them)
+
+
+def _error_code_rate(ctx: BuildContext, ind: Indicator) -> list[Value]:
+    from xinyong.stats import quality
+
+    agg = _Agg(ind.groups)
+    names = {d.code: d.name for d in ctx.depts.values()}
+    for code, (bad, rows) in quality.error_code_counts(ctx.session, ctx.month.label).items():
+        agg.add({"dept": (code, names.get(code, code))}, float(bad), float(rows))
+    return agg.values(ratio=True)
+
+
+def _open_issues(ctx: BuildContext, ind: Indicator) -> list[Value]:
+    from xinyong.stats import quality
+    from xinyong.stats.quality_rules import KINDS
+
+    agg = _Agg(ind.groups)
+    names = {d.code: d.name for d in ctx.depts.values()}
+    for code, kinds in quality.open_counts(ctx.session, ctx.month.label).items():
+        for kind, n in kinds.items():
+            agg.add({"dept": (code, names.get(code, code)), "type": (kind, KINDS.get(kind, kind))}, float(n))
+    return agg.values(ratio=False)
+
+
+def _issues_section(session: Session, month: Month) -> Section | None:
+    """The report's 问题数据 by department: items open at the month's end, per kind."""
+    from xinyong.stats import quality
+    from xinyong.stats.quality_rules import KINDS
+
+    counts = quality.open_counts(session, month.label)
+    names = {code: name for code, name in session.execute(select(Department.code, Department.name))}
+    kinds = list(KINDS)
+    rows: list[list[Any]] = [[names.get(code, code), *[by_kind.get(k, 0) for k in kinds], sum(by_kind.values())]
+                             for code, by_kind in sorted(counts.items(), key=lambda kv: -sum(kv[1].values()))]
+    return Section("问题数据（按部门）", ["部门", *[KINDS[k] for k in kinds], "合计"], rows)
+
+
+register_source("quality.error_code_rate", _error_code_rate)
+register_source("quality.open_issues", _open_issues)
+register_section(_issues_section)

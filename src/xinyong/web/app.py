@@ -40,11 +40,13 @@ ROUTER_MODULES = [
     "xinyong.reports.routes",
     "xinyong.lists.routes",
     "xinyong.joint.routes",
+    "xinyong.exchange.sharing.routes",
     "xinyong.objections.routes",
     "xinyong.repair.routes",
     "xinyong.commitments.routes",
     "xinyong.complaints.routes",
     "xinyong.subject_accounts.routes",
+    "xinyong.stats.quality_routes",
     "xinyong.stats.routes",
     "xinyong.audit_routes",
 ]
