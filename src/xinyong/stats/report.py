@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from xinyong.core import exports
 from xinyong.reports.pdf import register_font
-from xinyong.stats import service
 from xinyong.stats.rules import Month, format_value
 
 
@@ -53,6 +52,8 @@ def _met(flag: bool | None) -> str:
 
 
 def report_data(session: Session, month: Month) -> dict[str, Any]:
+    from xinyong.stats import service  # service imports the sources that register sections here
+
     board = service.board(session, month)
     leagues = [lg for lg in service.leagues(session, month) if lg["rows"]]
     extra = [s for s in (p(session, month) for p in _sections) if s is not None]
