@@ -48,6 +48,7 @@ ROUTER_MODULES = [
     "xinyong.subject_accounts.routes",
     "xinyong.stats.quality_routes",
     "xinyong.evaluation.routes",
+    "xinyong.stats.routes",
     "xinyong.audit_routes",
 ]
 
