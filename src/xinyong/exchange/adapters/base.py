@@ -1,0 +1,66 @@
+"""What every adapter shares: the event as it travels, the answer, and choosing an adapter for a target."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, TypedDict
+
+from xinyong.exchange.config import Target
+from xinyong.exchange.outbox import Deliverer, DeliveryFailed
+
+
+class WireEvent(TypedDict):
+    key: str  # the stable idempotency key: a receiver keeps one copy per key
+    seq: int  # the outbox id: increasing, the order of events of one record
+    type: str
+    record_key: str | None
+    data: dict[str, Any]
+
+
+# key -> ("accepted" | "rejected", reason); keys the receiver did not mention were accepted.
+Outcomes = dict[str, tuple[str, str]]
+
+
+class DeliveryError(DeliveryFailed):
+    """Nothing of the batch is known to have arrived: retry later (message in Chinese, shown to operators)."""
+
+
+class Adapter(ABC):
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    @abstractmethod
+    def deliver(self, batch_id: str, events: list[WireEvent]) -> Outcomes: ...
+
+    def collect_feedback(self) -> tuple[Outcomes, list[str]]:
+        """Answers the receiver left since the last call (feedback files, a feedback table), and problems
+        found on the way (Chinese), e.g. a feedback file naming unknown batches."""
+        return {}, []
+
+    def close(self) -> None:  # noqa: B027 (optional to override)
+        """Release connections."""
+
+
+class RegisteredAdapter(Adapter):
+    """A target of another domain (outbox.register_deliverer), e.g. banks' webhooks."""
+
+    def __init__(self, target: Target, fn: Deliverer) -> None:
+        super().__init__(target)
+        self.fn = fn
+
+    def deliver(self, batch_id: str, events: list[WireEvent]) -> Outcomes:
+        return self.fn(self.target.code, batch_id, [dict(e) for e in events])
+
+
+def adapter_for(target: Target) -> Adapter:
+    if target.adapter == "file":
+        from xinyong.exchange.adapters.file import FileAdapter
+
+        return FileAdapter(target)
+    if target.adapter == "database":
+        from xinyong.exchange.adapters.database import DatabaseAdapter
+
+        return DatabaseAdapter(target)
+    from xinyong.exchange.adapters.service import ServiceAdapter
+
+    return ServiceAdapter(target)
