@@ -13,7 +13,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 
 from xinyong.core import clock, jobs
 from xinyong.core.db import new_session
@@ -33,7 +33,7 @@ def new_owner() -> str:
 def _registered_targets(configured: dict[str, Target]) -> dict[str, Target]:
     """Targets in the outbox that other domains deliver (outbox.register_deliverer), as plain targets."""
     with new_session() as session:
-        names = list(session.scalars(select(distinct(OutboxEvent.target)).where(OutboxEvent.state == "queued")))
+        names = list(session.scalars(select(OutboxEvent.target).where(OutboxEvent.state == "queued").distinct()))
     out = {}
     for name in names:
         if name not in configured and outbox.deliverer_for(name) is not None:
