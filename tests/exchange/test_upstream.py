@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from due_process_support import listed, org, penalty, world
 from exchange_support import Receiver, service_target
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from due_process_support import listed, org, penalty, world
 from xinyong.catalog.service import get_catalog
 from xinyong.core.clock import FixedClock
 from xinyong.exchange import rules, service

@@ -262,6 +262,11 @@ def rejected_for_dept(session: Session, dept_id: int, *, limit: int = 200) -> li
                                 .order_by(OutboxEvent.id.desc()).limit(limit)))
 
 
+def rejected_all(session: Session, *, limit: int = 200) -> list[OutboxEvent]:
+    return list(session.scalars(select(OutboxEvent).where(OutboxEvent.state == "rejected")
+                                .order_by(OutboxEvent.id.desc()).limit(limit)))
+
+
 def resend(session: Session, event_id: int, *, dept_id: int | None, actor: str) -> OutboxEvent:
     """A department (or the office, dept_id None) sends a rejected event again after fixing what the upstream
     named. The record itself is fixed through the normal correction path; this sends it once more."""

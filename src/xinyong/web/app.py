@@ -40,6 +40,7 @@ ROUTER_MODULES = [
     "xinyong.reports.routes",
     "xinyong.lists.routes",
     "xinyong.joint.routes",
+    "xinyong.exchange.routes",
     "xinyong.objections.routes",
     "xinyong.repair.routes",
     "xinyong.commitments.routes",

@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 
+from xinyong.core.settings import get_settings
 from xinyong.exchange import rules
 from xinyong.exchange.adapters.base import Adapter, DeliveryError, Outcomes, WireEvent
 
@@ -35,7 +36,8 @@ class FileAdapter(Adapter):
     @property
     def directory(self) -> Path:
         assert self.target.file is not None
-        return Path(self.target.file.directory)
+        path = Path(self.target.file.directory)
+        return path if path.is_absolute() else get_settings().var_dir / path
 
     def deliver(self, batch_id: str, events: list[WireEvent]) -> Outcomes:
         assert self.target.file is not None
