@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from xinyong.core import clock
 from xinyong.core.clock import FixedClock
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
+from xinyong.demo.exchange import setup_exchange
 from xinyong.demo.files import write_files
 
 
@@ -144,6 +145,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
                 bar.update(task, completed=done)
     with session_scope() as session:
         firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
+    setup_exchange(today=today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(
