@@ -5,7 +5,6 @@ a lease must be visible to other workers at once, and each delivered batch is co
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,19 +88,17 @@ class DeliveryReport:
     problems: list[str] = field(default_factory=list)
 
 
-def wire(ev: OutboxEvent) -> WireEvent:
-    return {"key": ev.key, "seq": ev.id, "type": ev.event_type, "record_key": ev.record_key,
-            "data": json.loads(ev.payload)}
+_DUE_COLUMNS = (OutboxEvent.id, OutboxEvent.key, OutboxEvent.event_type, OutboxEvent.record_key,
+                OutboxEvent.payload, OutboxEvent.next_attempt_at, OutboxEvent.attempts, OutboxEvent.created_at)
 
 
-def due_events(session: Session, target: str, limit: int, now: datetime) -> list[OutboxEvent]:
-    """The next events to send, in id order, keeping the order per record: an event waits while an earlier
-    queued event of the same record waits for its retry."""
-    window = list(session.scalars(select(OutboxEvent).where(OutboxEvent.target == target,
-                                                            OutboxEvent.state == "queued")
-                                  .order_by(OutboxEvent.id).limit(limit * 4)))
+def due_events(session: Session, target: str, limit: int, now: datetime) -> list[Any]:
+    """The next events to send (rows of _DUE_COLUMNS), in id order, keeping the order per record: an event
+    waits while an earlier queued event of the same record waits for its retry."""
+    window = session.execute(select(*_DUE_COLUMNS).where(OutboxEvent.target == target, OutboxEvent.state == "queued")
+                             .order_by(OutboxEvent.id).limit(limit * 4)).all()
     blocked: set[str] = set()
-    out: list[OutboxEvent] = []
+    out: list[Any] = []
     for ev in window:
         if ev.record_key is not None and ev.record_key in blocked:
             continue
@@ -115,33 +112,46 @@ def due_events(session: Session, target: str, limit: int, now: datetime) -> list
     return out
 
 
-def _apply(session: Session, events: list[OutboxEvent], outcomes: Outcomes, now: datetime) -> tuple[int, int]:
-    delivered = rejected = 0
-    for ev in events:
-        status, reason = outcomes.get(ev.key, ("accepted", ""))
-        ev.attempts += 1
-        ev.sent_at, ev.lease_until, ev.lease_owner, ev.last_error = now, None, None, None
-        if status == "rejected":
-            ev.state, ev.feedback = "rejected", reason or "接收方退回，未说明原因"
-            rejected += 1
-        else:
-            ev.state = "delivered"
-            delivered += 1
-    return delivered, rejected
+def wire(row: Any) -> WireEvent:
+    return WireEvent(row.id, row.key, row.event_type, row.record_key, row.payload)
 
 
-def _fail(events: list[OutboxEvent], target: Target, error: str, now: datetime) -> int:
+def _apply(session: Session, events: list[Any], outcomes: Outcomes, now: datetime) -> tuple[int, int]:
+    """Record the receiver's answer: one UPDATE for the accepted, one per rejected row (with its reason)."""
+    rejected = [(ev, outcomes[ev.key][1]) for ev in events if outcomes.get(ev.key, ("accepted", ""))[0] == "rejected"]
+    refused = {ev.id for ev, _ in rejected}
+    accepted = [ev.id for ev in events if ev.id not in refused]
+    for i in range(0, len(accepted), 1000):
+        session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(accepted[i:i + 1000]))
+                        .values(state="delivered", sent_at=now, attempts=OutboxEvent.attempts + 1, last_error=None,
+                                lease_until=None, lease_owner=None)
+                        .execution_options(synchronize_session=False))
+    if rejected:
+        session.execute(update(OutboxEvent), [
+            {"id": ev.id, "state": "rejected", "feedback": reason or "接收方退回，未说明原因", "sent_at": now,
+             "attempts": ev.attempts + 1, "last_error": None} for ev, reason in rejected])
+    return len(accepted), len(rejected)
+
+
+def _fail(session: Session, events: list[Any], target: Target, error: str, now: datetime) -> int:
+    rows = []
     dead = 0
     for ev in events:
-        ev.attempts += 1
-        ev.last_error = error[:1000]
-        ev.lease_until = ev.lease_owner = None
+        attempts = ev.attempts + 1
+        row: dict[str, Any] = {"id": ev.id, "attempts": attempts, "last_error": error[:1000]}
         if rules.gives_up(ev.created_at, now, target.dead_after_hours):
-            ev.state = "dead"
+            row["state"] = "dead"
             dead += 1
         else:
-            ev.next_attempt_at = now + rules.retry_delay(ev.attempts, target.backoff_seconds,
-                                                          target.backoff_max_seconds)
+            row["next_attempt_at"] = now + rules.retry_delay(attempts, target.backoff_seconds,
+                                                              target.backoff_max_seconds)
+        rows.append(row)
+    dead_rows = [r for r in rows if "state" in r]
+    retry_rows = [r for r in rows if "state" not in r]
+    if dead_rows:
+        session.execute(update(OutboxEvent), dead_rows)
+    if retry_rows:
+        session.execute(update(OutboxEvent), retry_rows)
     return dead
 
 
@@ -211,7 +221,7 @@ def deliver_target(session: Session, target: Target, *, owner: str, adapter: Ada
                 answer = adapter.deliver(batch_id, [wire(e) for e in events])
             except DeliveryError as exc:
                 report.failed += len(events)
-                report.dead += _fail(events, target, str(exc), now_fn())
+                report.dead += _fail(session, events, target, str(exc), now_fn())
                 note = str(exc)
                 session.commit()
                 log.warning("exchange target %s: %s", target.code, exc)

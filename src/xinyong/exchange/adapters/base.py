@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from typing import Any, TypedDict
+from typing import Any, NamedTuple
 
 from xinyong.exchange.config import Target
 from xinyong.exchange.outbox import Deliverer, DeliveryFailed
 
 
-class WireEvent(TypedDict):
-    key: str  # the stable idempotency key: a receiver keeps one copy per key
+class WireEvent(NamedTuple):
+    """One event as it travels: `data` is the payload's JSON text, passed through without parsing."""
+
     seq: int  # the outbox id: increasing, the order of events of one record
+    key: str  # the stable idempotency key: a receiver keeps one copy per key
     type: str
     record_key: str | None
-    data: dict[str, Any]
+    data: str
+
+    def to_json(self) -> str:
+        """{"key", "seq", "type", "record_key", "data"} as compact JSON, the payload spliced in as it is."""
+        return (f'{{"key":{json.dumps(self.key, ensure_ascii=False)},"seq":{self.seq},'
+                f'"type":{json.dumps(self.type)},"record_key":{json.dumps(self.record_key, ensure_ascii=False)},'
+                f'"data":{self.data}}}')
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "seq": self.seq, "type": self.type, "record_key": self.record_key,
+                "data": json.loads(self.data)}
 
 
 # key -> ("accepted" | "rejected", reason); keys the receiver did not mention were accepted.
@@ -49,7 +62,7 @@ class RegisteredAdapter(Adapter):
         self.fn = fn
 
     def deliver(self, batch_id: str, events: list[WireEvent]) -> Outcomes:
-        return self.fn(self.target.code, batch_id, [dict(e) for e in events])
+        return self.fn(self.target.code, batch_id, [e.as_dict() for e in events])
 
 
 def adapter_for(target: Target) -> Adapter:

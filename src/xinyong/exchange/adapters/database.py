@@ -5,7 +5,6 @@ and empties of what it has taken."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, delete, select
@@ -58,10 +57,10 @@ class DatabaseAdapter(Adapter):
     def deliver(self, batch_id: str, events: list[WireEvent]) -> Outcomes:
         try:
             engine, rows, _ = self._setup()
-            values = [{"key": e["key"], "seq": e["seq"], "batch": batch_id, "target": self.target.code,
-                       "event_type": e["type"], "record_key": e["record_key"],
-                       "data": json.dumps(e["data"], ensure_ascii=False, separators=(",", ":")),
-                       "written_at": utcnow()} for e in events]
+            now = utcnow()
+            values = [{"key": e.key, "seq": e.seq, "batch": batch_id, "target": self.target.code,
+                       "event_type": e.type, "record_key": e.record_key, "data": e.data, "written_at": now}
+                      for e in events]
             insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
             with engine.begin() as conn:  # one transaction per batch
                 conn.execute(insert(rows).on_conflict_do_nothing(index_elements=["key"]), values)

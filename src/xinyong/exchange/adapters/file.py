@@ -43,18 +43,17 @@ class FileAdapter(Adapter):
         assert self.target.file is not None
         fmt = self.target.file.format
         if fmt == "json":
-            data = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events).encode()
+            data = "".join(e.to_json() + "\n" for e in events).encode("utf-8")
         else:
             buf = io.StringIO()
             writer = csv.writer(buf, lineterminator="\n")
             writer.writerow(CSV_COLUMNS)
             for e in events:
-                writer.writerow([e["key"], e["seq"], e["type"], e["record_key"] or "",
-                                 json.dumps(e["data"], ensure_ascii=False, separators=(",", ":"))])
+                writer.writerow([e.key, e.seq, e.type, e.record_key or "", e.data])
             data = buf.getvalue().encode("utf-8")
         data_file = f"{batch_id}.{'jsonl' if fmt == 'json' else 'csv'}"
         manifest = {"batch": batch_id, "target": self.target.code, "format": fmt, "count": len(events),
-                    "first_seq": events[0]["seq"], "last_seq": events[-1]["seq"],
+                    "first_seq": events[0].seq, "last_seq": events[-1].seq,
                     "data_file": data_file, "sha256": rules.sha256_hex(data)}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

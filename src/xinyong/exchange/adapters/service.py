@@ -28,8 +28,8 @@ class ServiceAdapter(Adapter):
     def deliver(self, batch_id: str, events: list[WireEvent]) -> Outcomes:
         spec = self.target.service
         assert spec is not None
-        body = json.dumps({"batch": batch_id, "source": "xinyong", "target": self.target.code, "events": events},
-                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = (f'{{"batch":{json.dumps(batch_id)},"source":"xinyong","target":{json.dumps(self.target.code)},'
+                f'"events":[{",".join(e.to_json() for e in events)}]}}').encode()
         headers = {"Content-Type": "application/json", rules.BATCH_HEADER: batch_id}
         secret = spec.resolved_secret()
         if secret:
