@@ -1,6 +1,9 @@
 """A small receiving platform (the province) run as its own process by the tests and the benchmark.
 
-    python tests/exchange/receiver.py PORT SECRET
+    python tests/exchange/receiver.py PORT SECRET [SQLITE_FILE]
+
+With SQLITE_FILE, what arrives is stored in that database (one row per key, INSERT OR IGNORE), as a real
+platform would; without it, in memory (the tests' checks of order and duplicates).
 
 POST /exchange   a signed batch (HMAC-SHA256 over "timestamp." + body, 300 s window); keeps one copy per key
 POST /_mode      {"mode": "ok" | "fail" | "slow" | "reject" | "garbage", "seconds": …, "reject_keys": [...]}
@@ -24,18 +27,33 @@ LOCK = threading.Lock()
 STATE: dict[str, Any] = {}
 
 
+SECRET = b""
+DB: Any = None
+
+
 def reset() -> None:
     STATE.clear()
     STATE.update({"mode": "ok", "seconds": 0.0, "reject_keys": set(), "store": {}, "order": [], "duplicates": 0,
-                  "posts": 0, "refused": 0, "per_record": {}})
+                  "posts": 0, "refused": 0, "per_record": {}, "stored": 0})
+    if DB is not None:
+        DB.execute("DROP TABLE IF EXISTS received")
+        DB.execute("CREATE TABLE received (key TEXT PRIMARY KEY, seq INTEGER, type TEXT, record_key TEXT, data TEXT)")
+        DB.commit()
 
 
 reset()
-SECRET = b""
 
 
 def store(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    results = []
+    results: list[dict[str, Any]] = []
+    if DB is not None:
+        rows = [(e["key"], e["seq"], e["type"], e.get("record_key"), json.dumps(e["data"], ensure_ascii=False))
+                for e in events]
+        with LOCK:
+            DB.executemany("INSERT OR IGNORE INTO received VALUES (?, ?, ?, ?, ?)", rows)
+            DB.commit()
+            STATE["stored"] += len(rows)
+        return results
     with LOCK:
         for ev in events:
             key = ev["key"]
@@ -69,7 +87,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/_state":
             with LOCK:
-                self._json(200, {"order": STATE["order"], "count": len(STATE["store"]),
+                count = DB.execute("SELECT count(*) FROM received").fetchone()[0] if DB is not None else len(STATE["store"])
+                self._json(200, {"order": STATE["order"], "count": count,
                                  "duplicates": STATE["duplicates"], "posts": STATE["posts"],
                                  "refused": STATE["refused"], "per_record": STATE["per_record"]})
             return
@@ -134,8 +153,15 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    global SECRET
+    global SECRET, DB
     port, SECRET = int(sys.argv[1]), sys.argv[2].encode()
+    if len(sys.argv) > 3:
+        import sqlite3
+
+        DB = sqlite3.connect(sys.argv[3], check_same_thread=False)
+        DB.execute("PRAGMA journal_mode=WAL")
+        DB.execute("PRAGMA synchronous=NORMAL")
+        reset()
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     print("ready", flush=True)
     server.serve_forever()

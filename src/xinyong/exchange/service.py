@@ -89,26 +89,43 @@ class DeliveryReport:
 
 
 _DUE_COLUMNS = (OutboxEvent.id, OutboxEvent.key, OutboxEvent.event_type, OutboxEvent.record_key,
-                OutboxEvent.payload, OutboxEvent.next_attempt_at, OutboxEvent.attempts, OutboxEvent.created_at)
+                OutboxEvent.next_attempt_at, OutboxEvent.attempts, OutboxEvent.created_at)
 
 
-def due_events(session: Session, target: str, limit: int, now: datetime) -> list[Any]:
-    """The next events to send (rows of _DUE_COLUMNS), in id order, keeping the order per record: an event
-    waits while an earlier queued event of the same record waits for its retry."""
+@dataclass
+class _Due:
+    id: int
+    key: str
+    event_type: str
+    record_key: str | None
+    attempts: int
+    created_at: datetime
+    payload: str = ""
+
+
+def due_events(session: Session, target: str, limit: int, now: datetime) -> list[_Due]:
+    """The next events to send, in id order, keeping the order per record: an event waits while an earlier
+    queued event of the same record waits for its retry. Payloads are read only for the events chosen."""
     window = session.execute(select(*_DUE_COLUMNS).where(OutboxEvent.target == target, OutboxEvent.state == "queued")
-                             .order_by(OutboxEvent.id).limit(limit * 4)).all()
+                             .order_by(OutboxEvent.id).limit(limit * 2)).all()
     blocked: set[str] = set()
-    out: list[Any] = []
-    for ev in window:
-        if ev.record_key is not None and ev.record_key in blocked:
+    out: list[_Due] = []
+    for row in window:
+        if row.record_key is not None and row.record_key in blocked:
             continue
-        if ev.next_attempt_at > now:
-            if ev.record_key is not None:
-                blocked.add(ev.record_key)
+        if row.next_attempt_at > now:
+            if row.record_key is not None:
+                blocked.add(row.record_key)
             continue
-        out.append(ev)
+        out.append(_Due(row.id, row.key, row.event_type, row.record_key, row.attempts, row.created_at))
         if len(out) >= limit:
             break
+    if out:
+        payloads = dict(session.execute(select(OutboxEvent.id, OutboxEvent.payload)
+                                        .where(OutboxEvent.id.between(out[0].id, out[-1].id),
+                                               OutboxEvent.target == target)).tuples().all())
+        for ev in out:
+            ev.payload = payloads[ev.id]
     return out
 
 
