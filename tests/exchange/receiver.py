@@ -31,7 +31,11 @@ SECRET = b""
 DB: Any = None
 
 
+GENERATION = [0]  # bumped by /_reset: a slow request of an earlier test stores nothing into the new state
+
+
 def reset() -> None:
+    GENERATION[0] += 1
     STATE.clear()
     STATE.update({"mode": "ok", "seconds": 0.0, "reject_keys": set(), "store": {}, "order": [], "duplicates": 0,
                   "posts": 0, "refused": 0, "per_record": {}, "stored": 0})
@@ -44,8 +48,10 @@ def reset() -> None:
 reset()
 
 
-def store(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def store(events: list[dict[str, Any]], generation: int | None = None) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
+    if generation is not None and generation != GENERATION[0]:
+        return results
     if DB is not None:
         rows = [(e["key"], e["seq"], e["type"], e.get("record_key"), json.dumps(e["data"], ensure_ascii=False))
                 for e in events]
@@ -138,7 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         with LOCK:
             STATE["posts"] += 1
-            mode, seconds = STATE["mode"], STATE["seconds"]
+            mode, seconds, generation = STATE["mode"], STATE["seconds"], GENERATION[0]
         if mode == "fail":
             self._json(500, {"error": "省平台内部错误"})
             return
@@ -148,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "slow":
             time.sleep(seconds)
         batch = json.loads(body)
-        results = store(batch["events"])
+        results = store(batch["events"], generation)
         self._json(200, {"batch": batch["batch"], "results": results})
 
 

@@ -19,7 +19,7 @@ from xinyong.core import audit
 from xinyong.core.db import utcnow
 from xinyong.core.errors import NotFound, Refused
 from xinyong.exchange import outbox, rules
-from xinyong.exchange.adapters import Adapter, DeliveryError, Outcomes, WireEvent, adapter_for
+from xinyong.exchange.adapters import Adapter, Outcomes, WireEvent, adapter_for
 from xinyong.exchange.config import Target, get_targets
 from xinyong.exchange.models import OutboxEvent, WorkerLease
 
@@ -45,6 +45,13 @@ def claim(session: Session, name: str, owner: str, seconds: float, *, now: datet
         .execution_options(synchronize_session=False))
     session.commit()
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def hold_until(session: Session, name: str, owner: str, until: datetime) -> None:
+    """Keep a lease one holds until `until` (the next run of a periodic job), recording the run."""
+    session.execute(update(WorkerLease).where(WorkerLease.name == name, WorkerLease.owner == owner)
+                    .values(lease_until=until, last_run=utcnow()).execution_options(synchronize_session=False))
+    session.commit()
 
 
 def release(session: Session, name: str, owner: str, *, note: str | None = None, success: bool = False) -> None:
@@ -121,9 +128,9 @@ def due_events(session: Session, target: str, limit: int, now: datetime) -> list
         if len(out) >= limit:
             break
     if out:
-        payloads = dict(session.execute(select(OutboxEvent.id, OutboxEvent.payload)
-                                        .where(OutboxEvent.id.between(out[0].id, out[-1].id),
-                                               OutboxEvent.target == target)).tuples().all())
+        payloads: dict[int, str] = {row.id: row.payload for row in session.execute(
+            select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id.between(out[0].id, out[-1].id),
+                                                              OutboxEvent.target == target))}
         for ev in out:
             ev.payload = payloads[ev.id]
     return out
@@ -236,7 +243,7 @@ def deliver_target(session: Session, target: Target, *, owner: str, adapter: Ada
                                         rules.sha256_hex("\n".join(e.key for e in events).encode())[:8])
             try:
                 answer = adapter.deliver(batch_id, [wire(e) for e in events])
-            except DeliveryError as exc:
+            except outbox.DeliveryFailed as exc:
                 report.failed += len(events)
                 report.dead += _fail(session, events, target, str(exc), now_fn())
                 note = str(exc)

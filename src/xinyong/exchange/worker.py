@@ -10,13 +10,13 @@ import socket
 import threading
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from xinyong.core import clock, jobs
-from xinyong.core.db import new_session
+from xinyong.core.db import new_session, utcnow
 from xinyong.exchange import outbox, service, upstream
 from xinyong.exchange.adapters.base import RegisteredAdapter
 from xinyong.exchange.config import Target, get_targets
@@ -24,6 +24,7 @@ from xinyong.exchange.models import OutboxEvent
 
 log = logging.getLogger("xinyong.worker")
 DEFAULT_INTERVAL = 60.0
+JOB_LEASE = 600.0  # longest a periodic job may run before another worker may start it again
 
 
 def new_owner() -> str:
@@ -91,19 +92,22 @@ class Worker:
         return reports
 
     def periodic(self) -> dict[str, Any]:
-        """Every job of core/jobs once per its interval across all workers (a lease that is not released
-        early: it expires after the job's interval)."""
+        """Every job of core/jobs once per its interval across all workers: the lease is held while the job
+        runs (up to JOB_LEASE seconds), then kept until the job's interval has passed since it started."""
         done: dict[str, Any] = {}
         for name, job in jobs.periodic_jobs().items():
+            owner = f"{self.owner}:{time.monotonic_ns()}"
+            started = utcnow()
             with new_session() as session:
-                if not service.claim(session, f"job:{name}", f"{self.owner}:{time.monotonic_ns()}",
-                                     max(job.seconds, 1.0)):
+                if not service.claim(session, f"job:{name}", owner, max(job.seconds, JOB_LEASE)):
                     continue
             try:
                 done[name] = jobs.run_periodic_once(name)
             except Exception as exc:
                 log.exception("periodic job %s failed", name)
                 done[name] = f"失败：{exc}"
+            with new_session() as session:
+                service.hold_until(session, f"job:{name}", owner, started + timedelta(seconds=job.seconds))
         return done
 
     def daily(self, today: date | None = None) -> dict[str, int | str] | None:
