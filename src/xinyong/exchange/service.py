@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,12 +111,16 @@ class _Due:
     payload: str = ""
 
 
-def due_events(session: Session, target: str, limit: int, now: datetime) -> list[_Due]:
+def due_events(session: Session, target: str, limit: int, now: datetime, *, after_id: int = 0,
+               blocked: set[str] | None = None) -> list[_Due]:
     """The next events to send, in id order, keeping the order per record: an event waits while an earlier
-    queued event of the same record waits for its retry. Payloads are read only for the events chosen."""
-    window = session.execute(select(*_DUE_COLUMNS).where(OutboxEvent.target == target, OutboxEvent.state == "queued")
+    queued event of the same record waits for its retry. Payloads are read only for the events chosen.
+    `after_id` and `blocked` continue a previous call (the next batch, chosen while one is in flight)."""
+    window = session.execute(select(*_DUE_COLUMNS).where(OutboxEvent.target == target, OutboxEvent.state == "queued",
+                                                         OutboxEvent.id > after_id)
                              .order_by(OutboxEvent.id).limit(limit * 2)).all()
-    blocked: set[str] = set()
+    if blocked is None:
+        blocked = set()
     out: list[_Due] = []
     for row in window:
         if row.record_key is not None and row.record_key in blocked:
@@ -219,6 +224,7 @@ def deliver_target(session: Session, target: Target, *, owner: str, adapter: Ada
     adapter = adapter or adapter_for(target)
     started = now_fn()
     note: str | None = None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"exchange-{target.code}")
     try:
         outcomes, problems = adapter.collect_feedback()
         if outcomes:
@@ -227,22 +233,26 @@ def deliver_target(session: Session, target: Target, *, owner: str, adapter: Ada
                 problems.append(f"回执中有 {len(unknown)} 个未知事件键（如 {unknown[0]}），已忽略")
         report.problems += problems
         session.commit()
-        while True:
-            now = now_fn()
-            if (now - started).total_seconds() > budget_seconds:
+        blocked: set[str] = set()
+        events = due_events(session, target.code, target.batch_size, now_fn(), blocked=blocked)
+        while events:
+            if (now_fn() - started).total_seconds() > budget_seconds:
                 break
             if max_batches is not None and report.batches >= max_batches:
-                break
-            events = due_events(session, target.code, target.batch_size, now)
-            if not events:
                 break
             if not claim(session, lease, owner, target.lease_seconds):  # renew; lost it: stop at once
                 report.problems.append("租约已被其他进程接管")
                 break
             batch_id = rules.batch_name(target.code, events[0].id, events[-1].id,
                                         rules.sha256_hex("\n".join(e.key for e in events).encode())[:8])
+            # The batch goes on the wire in a thread; the next one is chosen meanwhile (after this one's ids,
+            # with the records this one had to hold back), and sent only once this one is answered.
+            flight = pool.submit(adapter.deliver, batch_id, [wire(e) for e in events])
+            upcoming = (due_events(session, target.code, target.batch_size, now_fn(), after_id=events[-1].id,
+                                   blocked=blocked)
+                        if max_batches is None or report.batches + 1 < max_batches else [])
             try:
-                answer = adapter.deliver(batch_id, [wire(e) for e in events])
+                answer = flight.result()
             except outbox.DeliveryFailed as exc:
                 report.failed += len(events)
                 report.dead += _fail(session, events, target, str(exc), now_fn())
@@ -255,11 +265,13 @@ def deliver_target(session: Session, target: Target, *, owner: str, adapter: Ada
             report.rejected += rejected
             report.batches += 1
             session.commit()
+            events = upcoming
     except Exception as exc:  # never a crash of the worker: the state is shown, events stay queued
         session.rollback()
         note = f"投递出错：{type(exc).__name__}：{exc}"[:1000]
         log.exception("exchange target %s failed", target.code)
     finally:
+        pool.shutdown(wait=True)
         if own_adapter:
             adapter.close()
     if report.problems and note is None:

@@ -10,6 +10,15 @@ from xinyong.exchange.config import Target
 from xinyong.exchange.outbox import Deliverer, DeliveryFailed
 
 
+def _quote(value: str | None) -> str:
+    """JSON string of a key: plain printable ASCII (the usual case) needs no encoder."""
+    if value is None:
+        return "null"
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return '"' + value + '"'
+    return json.dumps(value, ensure_ascii=False)
+
+
 class WireEvent(NamedTuple):
     """One event as it travels: `data` is the payload's JSON text, passed through without parsing."""
 
@@ -21,9 +30,8 @@ class WireEvent(NamedTuple):
 
     def to_json(self) -> str:
         """{"key", "seq", "type", "record_key", "data"} as compact JSON, the payload spliced in as it is."""
-        return (f'{{"key":{json.dumps(self.key, ensure_ascii=False)},"seq":{self.seq},'
-                f'"type":{json.dumps(self.type)},"record_key":{json.dumps(self.record_key, ensure_ascii=False)},'
-                f'"data":{self.data}}}')
+        return (f'{{"key":{_quote(self.key)},"seq":{self.seq},"type":{_quote(self.type)},'
+                f'"record_key":{_quote(self.record_key)},"data":{self.data}}}')
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "seq": self.seq, "type": self.type, "record_key": self.record_key,
