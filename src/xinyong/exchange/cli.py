@@ -23,12 +23,12 @@ def _fail(message: str) -> None:
 def worker(interval: Annotated[float, typer.Option(help="间隔（秒）：每个间隔扫描、投递一次")] = 60.0,
            once: Annotated[bool, typer.Option("--once", help="只运行一轮后退出")] = False,
            no_jobs: Annotated[bool, typer.Option("--no-jobs", help="不运行 Webhook 与每日任务")] = False) -> None:
-    """后台工作进程：向上级平台扫描、投递数据，投递 Webhook，运行每日任务。可同时运行多个（数据库租约防止重复投递）。"""
+    """后台工作进程：向上级平台扫描、投递数据，投递 Webhook，运行每日任务。可同时运行多个（数据库租约防止重复投递）。
+
+    The caller imports every domain first (their jobs and sources register at import): `xinyong.cli` does."""
     from xinyong.core.errors import DomainError
     from xinyong.exchange.worker import Worker
-    from xinyong.web.app import load_domains
 
-    load_domains()
     try:
         w = Worker(interval=interval, run_jobs=not no_jobs)
         w.targets()  # a broken configuration stops start-up with its message
