@@ -97,47 +97,30 @@ class DeliveryReport:
 
 
 _DUE_COLUMNS = (OutboxEvent.id, OutboxEvent.key, OutboxEvent.event_type, OutboxEvent.record_key,
-                OutboxEvent.next_attempt_at, OutboxEvent.attempts, OutboxEvent.created_at)
-
-
-@dataclass
-class _Due:
-    id: int
-    key: str
-    event_type: str
-    record_key: str | None
-    attempts: int
-    created_at: datetime
-    payload: str = ""
+                OutboxEvent.next_attempt_at, OutboxEvent.attempts, OutboxEvent.created_at, OutboxEvent.payload)
 
 
 def due_events(session: Session, target: str, limit: int, now: datetime, *, after_id: int = 0,
-               blocked: set[str] | None = None) -> list[_Due]:
-    """The next events to send, in id order, keeping the order per record: an event waits while an earlier
-    queued event of the same record waits for its retry. Payloads are read only for the events chosen.
+               blocked: set[str] | None = None) -> list[Any]:
+    """The next events to send (one read of the next `limit` queued rows), in id order, keeping the order per
+    record: an event waits while an earlier queued event of the same record waits for its retry.
     `after_id` and `blocked` continue a previous call (the next batch, chosen while one is in flight)."""
-    window = session.execute(select(*_DUE_COLUMNS).where(OutboxEvent.target == target, OutboxEvent.state == "queued",
-                                                         OutboxEvent.id > after_id)
-                             .order_by(OutboxEvent.id).limit(limit * 2)).all()
+    rows = session.execute(select(*_DUE_COLUMNS).where(OutboxEvent.target == target, OutboxEvent.state == "queued",
+                                                       OutboxEvent.id > after_id)
+                           .order_by(OutboxEvent.id).limit(limit)).all()
     if blocked is None:
         blocked = set()
-    out: list[_Due] = []
-    for row in window:
+    out: list[Any] = []
+    for row in rows:
         if row.record_key is not None and row.record_key in blocked:
             continue
         if row.next_attempt_at > now:
             if row.record_key is not None:
                 blocked.add(row.record_key)
             continue
-        out.append(_Due(row.id, row.key, row.event_type, row.record_key, row.attempts, row.created_at))
-        if len(out) >= limit:
-            break
-    if out:
-        payloads: dict[int, str] = {row.id: row.payload for row in session.execute(
-            select(OutboxEvent.id, OutboxEvent.payload).where(OutboxEvent.id.between(out[0].id, out[-1].id),
-                                                              OutboxEvent.target == target))}
-        for ev in out:
-            ev.payload = payloads[ev.id]
+        out.append(row)
+    if not out and rows and len(rows) == limit:  # a whole window held back: look further
+        return due_events(session, target, limit, now, after_id=rows[-1].id, blocked=blocked)
     return out
 
 
