@@ -16,6 +16,7 @@ from xinyong.repair import models as repair_models
 from xinyong.reports import models as reports_models
 from xinyong.search import models as search_models
 from xinyong.subjects import models as subjects_models
+from xinyong.supervision import models as supervision_models
 
 ALL = [
     core_audit,
@@ -34,4 +35,5 @@ ALL = [
     commitments_models,
     complaints_models,
     evaluation_models,
+    supervision_models,
 ]
