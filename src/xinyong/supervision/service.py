@@ -265,7 +265,7 @@ def _roster_snapshot(session: Session, plan: Plan) -> list[dict[str, Any]]:
     active = roster(session, plan.dept_id, active_only=True)
     for ins in active:
         usccs.update(json.loads(ins.conflict_usccs))
-    ids = dict(session.execute(select(Subject.uscc, Subject.id).where(Subject.uscc.in_(usccs))).tuples().all()) if usccs else {}
+    ids = dict(session.execute(select(Subject.uscc, Subject.id).where(Subject.uscc.in_(usccs))).all()) if usccs else {}
     return [{"id": ins.id, "name": ins.name, "badge_no": ins.badge_no,
              "conflict_subjects": sorted(ids[u] for u in json.loads(ins.conflict_usccs) if u in ids),
              "conflict_regions": json.loads(ins.conflict_regions)} for ins in active]
@@ -332,7 +332,7 @@ def _regions(session: Session, subject_ids: list[int]) -> dict[int, str | None]:
     out: dict[int, str | None] = {}
     for i in range(0, len(subject_ids), 900):
         chunk = subject_ids[i:i + 900]
-        out.update(session.execute(select(Subject.id, Subject.region_code).where(Subject.id.in_(chunk))).tuples().all())
+        out.update(session.execute(select(Subject.id, Subject.region_code).where(Subject.id.in_(chunk))).all())
     return out
 
 
@@ -367,7 +367,7 @@ def draw_out(session: Session, plan: Plan, *, check: bool = True) -> dict[str, A
     inputs = json.loads(draw.inputs)
     names = {x["id"]: x for x in inputs["roster"]}
     rows = session.execute(select(DrawItem, Subject).join(Subject, Subject.id == DrawItem.subject_id)
-                           .where(DrawItem.plan_id == plan.id).order_by(DrawItem.seq)).tuples().all()
+                           .where(DrawItem.plan_id == plan.id).order_by(DrawItem.seq)).all()
     items = [{"seq": it.seq, "subject_id": s.id, "uscc": s.uscc, "name": s.name, "stratum": it.stratum,
               "inspectors": [{"id": i, "name": names[i]["name"], "badge_no": names[i]["badge_no"]}
                              for i in (it.inspector_a, it.inspector_b)],
@@ -420,7 +420,7 @@ def publish(session: Session, plan: Plan, *, today: date, actor: str) -> Plan:
         raise NotFound("计划的实施部门不存在")
     records.require_provider(session, get_catalog().get(RESULT_ITEM), dept)
     rows = session.execute(select(DrawItem, Subject).join(Subject, Subject.id == DrawItem.subject_id)
-                           .where(DrawItem.plan_id == plan.id).order_by(DrawItem.seq)).tuples().all()
+                           .where(DrawItem.plan_id == plan.id).order_by(DrawItem.seq)).all()
     scheme = get_schemes().items.get(plan.scheme)
     for item, subject in rows:
         values = {"subject_name": subject.name, "uscc": subject.uscc, "inspection_no": f"{plan.plan_no}-{item.seq:05d}",
@@ -458,7 +458,7 @@ def public_results(session: Session, plan_no: str) -> tuple[Plan, list[dict[str,
         raise NotFound(f"抽查计划 {plan_no[:40]} 的结果尚未公示")
     rows = session.execute(select(DrawItem, Subject).join(Subject, Subject.id == DrawItem.subject_id)
                            .where(DrawItem.plan_id == plan.id, Subject.kind != "natural_person")
-                           .order_by(DrawItem.seq)).tuples().all()
+                           .order_by(DrawItem.seq)).all()
     return plan, [{"name": s.name, "uscc": s.uscc, "outcome_label": rules.OUTCOMES.get(i.outcome or "", "—"),
                    "outcome_on": i.outcome_on} for i, s in rows]
 
