@@ -90,7 +90,7 @@ def test_a_listed_subject_qualifies_and_held_without_rectification(client: Any, 
 
 def test_admin_interviews_page_schedules_and_records(client: Any, db: Session, clock: FixedClock) -> None:
     clock.set(date(2026, 5, 20))
-    s = setup(db)
+    setup(db)
     low = org(db)
     db.commit()
     grade(db, {low.id: "D"})
