@@ -21,6 +21,7 @@ from xinyong.core.settings import get_settings
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.subject_accounts.cli import app as account_app
+from xinyong.supervision.cli import app as supervision_app
 
 app = typer.Typer(help="xinyong 公共信用信息平台命令行", no_args_is_help=True, add_completion=False)
 dept_app = typer.Typer(help="部门管理", no_args_is_help=True)
@@ -37,6 +38,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(account_app, name="account")
+app.add_typer(supervision_app, name="supervision")
 
 T = TypeVar("T")
 err = Console(stderr=True)
