@@ -7,6 +7,7 @@ from xinyong.commitments import models as commitments_models
 from xinyong.complaints import models as complaints_models
 from xinyong.core import audit as core_audit
 from xinyong.evaluation import models as evaluation_models
+from xinyong.exchange import models as exchange_models
 from xinyong.ingest import models as ingest_models
 from xinyong.joint import models as joint_models
 from xinyong.lists import models as lists_models
@@ -29,6 +30,7 @@ ALL = [
     joint_models,
     checks_models,
     reports_models,
+    exchange_models,
     cases_models,
     objections_models,
     repair_models,
