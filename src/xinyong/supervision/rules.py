@@ -209,30 +209,28 @@ class NotEnoughInspectors(ValueError):
         self.available = available
 
 
-def population_digest(ids: array[int], strata: bytes, names: Sequence[str]) -> str:
-    """Fingerprint of the population snapshot: ids (ascending), their stratum index, the stratum names."""
+Members = Mapping[str, "array[int]"]  # stratum → its subject ids, ascending
+
+
+def population_digest(members: Members, names: Sequence[str]) -> str:
+    """Fingerprint of the population snapshot: per stratum (in `names` order) its name and its ids (ascending)."""
     h = hashlib.sha256()
-    h.update("|".join(names).encode())
-    h.update(b"\0")
-    h.update(ids.tobytes())
-    h.update(strata)
+    for name in names:
+        ids = members.get(name, array("q"))
+        h.update(f"{name}\0{len(ids)}\0".encode())
+        h.update(ids.tobytes())
     return h.hexdigest()
 
 
-def pick_subjects(ids: array[int], strata: bytes, names: Sequence[str], allocation: Mapping[str, int],
+def pick_subjects(members: Members, names: Sequence[str], allocation: Mapping[str, int],
                   rng: random.Random) -> list[tuple[int, str]]:
     """Per stratum (in `names` order) a uniform sample without replacement over its members in id order."""
-    members: dict[int, list[int]] = {i: [] for i in range(len(names))}
-    wanted = {i for i, s in enumerate(names) if allocation.get(s, 0) > 0}
-    for sid, code in zip(ids, strata, strict=True):
-        if code in wanted:
-            members[code].append(sid)
     out: list[tuple[int, str]] = []
-    for i, name in enumerate(names):
+    for name in names:
         k = allocation.get(name, 0)
         if k <= 0:
             continue
-        pool = members[i]
+        pool = members.get(name, array("q"))
         if k > len(pool):
             raise ValueError(f"“{name}”档只有 {len(pool)} 户，不能抽取 {k} 户")
         chosen = sorted(rng.sample(range(len(pool)), k))
@@ -260,15 +258,9 @@ def assign(subjects: Sequence[tuple[int, str]], roster: Sequence[Inspector], reg
     return out
 
 
-def draw(ids: array[int], strata: bytes, names: Sequence[str], allocation: Mapping[str, int],
-         roster: Sequence[Inspector], regions: Mapping[int, str | None], seed: int) -> DrawResult:
+def draw(members: Members, names: Sequence[str], allocation: Mapping[str, int], roster: Sequence[Inspector],
+         regions: Mapping[int, str | None], seed: int) -> DrawResult:
     """The whole draw from its inputs: subjects first, then inspectors, from one seeded generator."""
     rng = random.Random(seed)
-    subjects = pick_subjects(ids, strata, names, allocation, rng)
+    subjects = pick_subjects(members, names, allocation, rng)
     return DrawResult(assign(subjects, roster, regions, rng))
-
-
-def subjects_of(ids: array[int], strata: bytes, names: Sequence[str], allocation: Mapping[str, int],
-                seed: int) -> list[tuple[int, str]]:
-    """The drawn subjects alone (the same generator state as `draw` uses for them)."""
-    return pick_subjects(ids, strata, names, allocation, random.Random(seed))
