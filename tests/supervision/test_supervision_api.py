@@ -70,9 +70,11 @@ def test_draw_is_stratified_by_grade_assigns_two_free_inspectors_and_verifies(cl
     db.commit()
     # A: 40 (3% → 2), B: 40 (5% → 2), D-: 10 (all), the rest ungraded (30, 5% → 2)
     grade(db, {f.id: "A" for f in firms[:40]} | {f.id: "B" for f in firms[40:80]} | {f.id: "D-" for f in firms[80:90]})
-    team = inspectors(client, s, 3)
+    team = inspectors(client, s, 4)
     conflicted = firms[80]
     r = client.patch(f"/api/v1/inspectors/{team[0]['id']}", json={"conflict_usccs": [conflicted.uscc]}, headers=s.h())
+    assert r.status_code == 200
+    r = client.patch(f"/api/v1/inspectors/{team[1]['id']}", json={"conflict_regions": ["371500"]}, headers=s.h())
     assert r.status_code == 200
     p = plan(client, s)
     r = client.post(f"/api/v1/inspections/{p['plan_no']}/draw", json={"seed": 20260401}, headers=s.h())
@@ -87,6 +89,8 @@ def test_draw_is_stratified_by_grade_assigns_two_free_inspectors_and_verifies(cl
         assert len(set(ids)) == 2
         if it["uscc"] == conflicted.uscc:
             assert team[0]["id"] not in ids
+        if it["uscc"][2:8] == "371500":   # the region of the subject is in its code here
+            assert team[1]["id"] not in ids
     got = client.get(f"/api/v1/inspections/{p['plan_no']}/draw", headers=s.h()).json()
     assert got["verification"]["verified"] is True and got["seed"] == "20260401"
     # grades change after the draw: the stored snapshot still verifies the draw

@@ -15,7 +15,8 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, any_, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
@@ -321,7 +322,7 @@ def draw_plan(session: Session, plan: Plan, *, actor: str, seed: int | None = No
     rng = random.Random(seed)
     chosen = rules.pick_subjects(members, names, allocation, rng)
     lap('pick')
-    regions = _regions(session, [sid for sid, _ in chosen]) if any(x["conflict_regions"] for x in snapshot) else {}
+    regions = _regions(session, [sid for sid, _ in chosen], {p for x in snapshot for p in x["conflict_regions"]})
     lap('regions')
     try:
         items = rules.assign(chosen, _inspectors(snapshot), regions, rng)
@@ -385,11 +386,19 @@ class _Laps:
         self.clock = now
 
 
-def _regions(session: Session, subject_ids: list[int]) -> dict[int, str | None]:
+def _regions(session: Session, subject_ids: list[int], prefixes: set[str]) -> dict[int, str | None]:
+    """Regions of the drawn subjects that fall under a conflicted region prefix (the others do not matter)."""
+    if not prefixes:
+        return {}
+    near = or_(*(Subject.region_code.like(p + "%") for p in sorted(prefixes)))
     out: dict[int, str | None] = {}
-    for i in range(0, len(subject_ids), 5000):
-        chunk = subject_ids[i:i + 5000]
-        out.update(session.execute(select(Subject.id, Subject.region_code).where(Subject.id.in_(chunk))).all())
+    if dialect_name(session) == "postgresql":  # one array parameter rather than thousands of bound values
+        ids = literal(subject_ids, ARRAY(BigInteger()))
+        out.update(session.execute(select(Subject.id, Subject.region_code).where(Subject.id == any_(ids), near)).all())
+        return out
+    for i in range(0, len(subject_ids), 900):
+        chunk = subject_ids[i:i + 900]
+        out.update(session.execute(select(Subject.id, Subject.region_code).where(Subject.id.in_(chunk), near)).all())
     return out
 
 
