@@ -18,6 +18,14 @@ GIVEN = ["建国", "海燕", "志强", "丽娟", "晓东", "文静", "国华", "
 ROSTERS = {"SCJG": 8, "STHJ": 5, "ZJ": 4}
 
 
+def load_supervision(*, today: date, seed: int = 7) -> dict[str, int]:
+    """The demo step (its own transaction): see setup_supervision."""
+    from xinyong.core.db import session_scope
+
+    with session_scope() as session:
+        return setup_supervision(session, today=today, seed=seed)
+
+
 def setup_supervision(session: Any, *, today: date, seed: int = 7) -> dict[str, int]:
     from sqlalchemy import func
 
