@@ -186,3 +186,17 @@ def test_an_unpublished_plan_is_not_public(client: Any, db: Session) -> None:
     p = plan(client, s)
     assert client.get(f"/api/v1/public/inspections/{p['plan_no']}").status_code == 404
     assert client.get(f"/inspections/{p['plan_no']}").status_code == 404
+
+
+def test_a_subject_without_two_free_inspectors_refuses_the_whole_draw(client: Any, db: Session) -> None:
+    s = setup(db)
+    firms = [org(db) for _ in range(3)]
+    db.commit()
+    team = inspectors(client, s, 2)
+    client.patch(f"/api/v1/inspectors/{team[0]['id']}", json={"conflict_usccs": [firms[1].uscc]}, headers=s.h())
+    p = plan(client, s, size=3)
+    r = client.post(f"/api/v1/inspections/{p['plan_no']}/draw", json={}, headers=s.h())
+    assert r.status_code == 409 and firms[1].name in r.json()["detail"] and "只有 1 名" in r.json()["detail"]
+    db.expire_all()
+    assert db.scalar(select(Draw)) is None and db.scalar(select(DrawItem)) is None
+    assert db.scalar(select(Plan.state)) == "draft"
