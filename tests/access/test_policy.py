@@ -31,7 +31,9 @@ def test_auditors_are_allowed_only_reading_actions() -> None:
 
 def test_banks_and_partners_have_only_public_actions() -> None:
     for kind in (ActorKind.BANK, ActorKind.PARTNER):
-        assert all(a.kinds == policy.EVERYONE for a in policy.ACTIONS.values() if kind in a.kinds)
+        assert all(a.kinds == policy.EVERYONE or a.kinds == {kind} for a in policy.ACTIONS.values() if kind in a.kinds)
+    partner_own = {a.name for a in policy.ACTIONS.values() if a.kinds == {ActorKind.PARTNER}}
+    assert partner_own == {"partner.feed", "partner.export", "partner.inbound"}
 
 
 def test_every_action_names_its_purpose_in_chinese() -> None:
