@@ -1,7 +1,7 @@
 """supervision: inspector rosters, inspection plans, draws and their items, 诚信约谈
 
 Revision ID: b4d2f6a8c013
-Revises: 3b8d5e1f7a42
+Revises: 3b8d5e1f7a62
 Create Date: 2026-12-04 09:10:00
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b4d2f6a8c013"
-down_revision = "3b8d5e1f7a42"
+down_revision = "3b8d5e1f7a62"
 branch_labels = None
 depends_on = None
 

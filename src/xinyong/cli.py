@@ -22,6 +22,7 @@ from xinyong.evaluation_cli import app as evaluation_app
 from xinyong.exchange.sharing.cli import app as partner_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
+from xinyong.stats.cli import app as stats_app
 from xinyong.subject_accounts.cli import app as account_app
 from xinyong.supervision.cli import app as supervision_app
 
@@ -45,6 +46,7 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(partner_app, name="partner")
 app.add_typer(evaluation_app, name="evaluation")
 app.add_typer(supervision_app, name="supervision")
+app.add_typer(stats_app, name="stats")
 
 T = TypeVar("T")
 err = Console(stderr=True)

@@ -17,6 +17,7 @@ from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
 from xinyong.reports import models as reports_models
 from xinyong.search import models as search_models
+from xinyong.stats import models as stats_models
 from xinyong.stats import quality_models
 from xinyong.subjects import models as subjects_models
 from xinyong.supervision import models as supervision_models
@@ -42,4 +43,5 @@ ALL = [
     quality_models,
     sharing_models,
     supervision_models,
+    stats_models,
 ]

@@ -141,6 +141,8 @@ ACTIONS: dict[str, Action] = _table(
     # ---- financing (信易贷)
     #
     # ---- statistics and data quality (监测统计, 问题数据)
+    Action("admin.stats.read", "查看监测统计", STAFF_READ),
+    Action("admin.stats.report", "下载监测月报", AUDIT),
     Action("admin.quality.read", "查看问题数据", STAFF_READ),
     Action("admin.quality.act", "办理问题数据（整改通知、情况说明）", STAFF),
     Action("quality.list", "查询本部门的问题数据", DEPT_API),

@@ -18,6 +18,7 @@ from xinyong.demo import history
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
 from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.files import write_files
+from xinyong.demo.stats import build_stats
 from xinyong.demo.supervision import load_supervision
 
 
@@ -153,6 +154,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
         setup_sharing(session, today=today)
     load_evaluation(console, today)
     load_supervision(today=today, seed=seed)
+    build_stats(console, today=today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(
