@@ -29,7 +29,7 @@ def load_supervision(*, today: date, seed: int = 7) -> dict[str, int]:
 def setup_supervision(session: Any, *, today: date, seed: int = 7) -> dict[str, int]:
     from sqlalchemy import func
 
-    from xinyong.evaluation.grades import grade_order
+    from xinyong.evaluation.grades import COMPREHENSIVE, grade_order
     from xinyong.evaluation.models import EvaluationCurrent
     from xinyong.subjects.models import Subject
     from xinyong.supervision import rules, service
@@ -85,9 +85,10 @@ def setup_supervision(session: Any, *, today: date, seed: int = 7) -> dict[str, 
     # 诚信约谈: low-grade subjects under the comprehensive model (or, without grades, listed ones)
     order = grade_order()
     low = [sid for sid, g in session.execute(select(EvaluationCurrent.subject_id, EvaluationCurrent.grade)
+                                             .where(EvaluationCurrent.model_id == COMPREHENSIVE)
                                              .order_by(EvaluationCurrent.score, EvaluationCurrent.subject_id).limit(200))
            if rules.is_low_grade(g, order)]
-    firms = [s for s in (session.get(Subject, sid) for sid in low) if s is not None and s.uscc][:5]
+    firms = [s for s in (session.get(Subject, sid) for sid in low) if s is not None and s.uscc][:20]
     if len(firms) < 5:
         firms += _listed(session, scjg, today, 5 - len(firms))
     made = 0
@@ -95,16 +96,21 @@ def setup_supervision(session: Any, *, today: date, seed: int = 7) -> dict[str, 
     plans = [  # (days before today it was scheduled, held?, rectification?, rectified?)
         (0, False, False, False), (30, True, True, False), (60, True, True, True), (50, True, True, False),
         (20, True, False, False)]
-    for firm, (ago, held, rect, done) in zip(firms, plans, strict=False):
+    candidates = iter(firms)
+    for ago, held, rect, done in plans:
         when = today - timedelta(days=ago)
-        try:
-            iv = service.schedule_interview(session, scjg, uscc=firm.uscc or "", reason="信用等级较低，近期多次受到行政处罚",
-                                            legal_basis=basis, scheduled_at=datetime.combine(when + timedelta(days=2 if
-                                                                                               ago == 0 else 0),
-                                                                                              time(9, 30)),
-                                            place="德州市市场监督管理局 3 楼约谈室", today=when, actor="demo")
-        except DomainError:
-            continue
+        at = datetime.combine(when + timedelta(days=2 if ago == 0 else 0), time(9, 30))
+        for firm in candidates:
+            try:
+                with session.begin_nested():
+                    iv = service.schedule_interview(session, scjg, uscc=firm.uscc or "", legal_basis=basis,
+                                                    reason="信用等级较低，近期多次受到行政处罚", scheduled_at=at,
+                                                    place="德州市市场监督管理局 3 楼约谈室", today=when, actor="demo")
+            except DomainError:
+                continue
+            break
+        else:
+            break
         made += 1
         if held:
             deadline = when + timedelta(days=30) if rect else None
