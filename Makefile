@@ -35,7 +35,8 @@ demo: init
 	else echo "演示城市已加载（删除 var/ 可重建）"; fi
 
 run: demo
-	$(BIN)/xinyong serve --host $(HOST) --port $(PORT)
+	@$(BIN)/xinyong worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	XINYONG_RUN_SCHEDULER=0 $(BIN)/xinyong serve --host $(HOST) --port $(PORT)
 
 serve: install
 	$(BIN)/xinyong serve --host $(HOST) --port $(PORT)

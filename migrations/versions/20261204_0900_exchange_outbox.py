@@ -60,6 +60,8 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", UtcDateTime(timezone=True), nullable=True),
         sa.Column("last_run", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("last_success", UtcDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_worker_leases")),
     )
     op.execute(

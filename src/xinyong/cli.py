@@ -19,6 +19,7 @@ from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
 from xinyong.evaluation_cli import app as evaluation_app
+from xinyong.exchange import cli as exchange_cli
 from xinyong.exchange.sharing.cli import app as partner_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
@@ -47,6 +48,19 @@ app.add_typer(partner_app, name="partner")
 app.add_typer(evaluation_app, name="evaluation")
 app.add_typer(supervision_app, name="supervision")
 app.add_typer(stats_app, name="stats")
+app.add_typer(exchange_cli.app, name="exchange")
+
+
+@app.command("worker")
+def worker(interval: Annotated[float, typer.Option(help="间隔（秒）：每个间隔扫描、投递一次")] = 60.0,
+           once: Annotated[bool, typer.Option("--once", help="只运行一轮后退出")] = False,
+           no_jobs: Annotated[bool, typer.Option("--no-jobs", help="不运行 Webhook 与每日任务")] = False) -> None:
+    """后台工作进程：向上级平台报送，投递 Webhook，运行每日任务；可同时运行多个（数据库租约防止重复投递）。"""
+    from xinyong.web.app import load_domains
+
+    load_domains()  # every domain's jobs, listeners and upstream sources
+    exchange_cli.worker(interval=interval, once=once, no_jobs=no_jobs)
+
 
 T = TypeVar("T")
 err = Console(stderr=True)

@@ -16,9 +16,10 @@ OPERATOR = Actor(ActorKind.OPERATOR, "user:office", dept_id=1, user_id=6, is_cre
 AUDITOR = Actor(ActorKind.AUDITOR, "user:auditor", user_id=7)
 ACCOUNT = Actor(ActorKind.SUBJECT, "account:91371402MA0000000X", account_id=1, subject_id=42)
 BANK = Actor(ActorKind.BANK, "bank:test")
-# what an auditor may do: read
+# what an auditor may do: read (the audit trail, oversight, statistics and the monthly report, 问题数据)
 # plus changing one's own password (session.password): own credentials, not platform data
-AUDITOR_READS = {"admin.page", "admin.oversight", "audit.read", "session.password"}
+AUDITOR_READS = {"admin.page", "admin.oversight", "audit.read", "session.password", "admin.quality.read",
+                 "admin.stats.read", "admin.stats.report"}
 
 
 def test_auditors_are_allowed_only_reading_actions() -> None:

@@ -130,6 +130,11 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.interviews.act", "办理诚信约谈", STAFF),
     #
     # ---- exchange upstream (上报省平台, 死信重放)
+    Action("exchange.rejections", "查看被上级平台退回的本部门数据", DEPT_API),
+    Action("exchange.resend", "改正后重新报送被退回的数据", DEPT_API),
+    Action("admin.exchange.read", "查看数据交换（上报）状态", OFFICE),
+    Action("admin.exchange.replay", "重放死信、重新报送", OFFICE),
+    Action("admin.exchange.rejections", "查看并重新报送本部门被退回的数据", STAFF),
     #
     # ---- sharing partners, inbound, change feed, exports
     Action("partner.feed", "读取共享变更订阅", frozenset({P})),

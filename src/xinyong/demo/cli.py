@@ -17,6 +17,7 @@ from xinyong.core.clock import FixedClock
 from xinyong.demo import history
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
 from xinyong.demo.evaluation import load_evaluation
+from xinyong.demo.exchange import setup_exchange
 from xinyong.demo.files import write_files
 from xinyong.demo.stats import build_stats
 from xinyong.demo.supervision import load_supervision
@@ -154,6 +155,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
         setup_sharing(session, today=today)
     load_evaluation(console, today)
     load_supervision(today=today, seed=seed)
+    setup_exchange(today=today)
     build_stats(console, today=today)
     summary = _summary(today)
     seconds = time.perf_counter() - started

@@ -19,10 +19,15 @@ from sqlalchemy.orm import Session
 
 from xinyong.exchange.models import OutboxEvent
 
-# A deliverer gets the due events of its target (in id order) and returns, per event id, None (accepted),
-# ("rejected", reason) or ("error", message) (to be retried with back-off).
-Outcome = tuple[str, str] | None
-Deliverer = Callable[[Session, list[OutboxEvent]], dict[int, Outcome]]
+
+class DeliveryFailed(Exception):
+    """Raised by a deliverer when nothing of the batch is known to have arrived: retried with back-off
+    (message in Chinese, shown on /admin/exchange)."""
+
+
+# A deliverer gets (target, batch id, events as dicts: key, seq, type, record_key, data) and returns the answer
+# per key: ("accepted" | "rejected", reason); keys it does not name were accepted. Raises DeliveryFailed.
+Deliverer = Callable[[str, str, list[dict[str, Any]]], dict[str, tuple[str, str]]]
 
 _deliverers: dict[str, Deliverer] = {}
 

@@ -41,6 +41,7 @@ ROUTER_MODULES = [
     "xinyong.lists.routes",
     "xinyong.joint.routes",
     "xinyong.exchange.sharing.routes",
+    "xinyong.exchange.routes",
     "xinyong.objections.routes",
     "xinyong.repair.routes",
     "xinyong.commitments.routes",
