@@ -25,6 +25,7 @@ from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.stats.cli import app as stats_app
 from xinyong.subject_accounts.cli import app as account_app
+from xinyong.supervision.cli import app as supervision_app
 
 app = typer.Typer(help="xinyong 公共信用信息平台命令行", no_args_is_help=True, add_completion=False)
 dept_app = typer.Typer(help="部门管理", no_args_is_help=True)
@@ -45,6 +46,7 @@ quality_app = typer.Typer(help="数据质量与问题数据（重错码治理）
 app.add_typer(quality_app, name="quality")
 app.add_typer(partner_app, name="partner")
 app.add_typer(evaluation_app, name="evaluation")
+app.add_typer(supervision_app, name="supervision")
 app.add_typer(stats_app, name="stats")
 app.add_typer(exchange_cli.app, name="exchange")
 

@@ -20,6 +20,7 @@ from xinyong.search import models as search_models
 from xinyong.stats import models as stats_models
 from xinyong.stats import quality_models
 from xinyong.subjects import models as subjects_models
+from xinyong.supervision import models as supervision_models
 
 ALL = [
     core_audit,
@@ -41,5 +42,6 @@ ALL = [
     evaluation_models,
     quality_models,
     sharing_models,
+    supervision_models,
     stats_models,
 ]

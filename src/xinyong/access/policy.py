@@ -120,6 +120,14 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.evaluation.run", "运行评价", OFFICE),
     #
     # ---- supervision (分级分类监管, 双随机, 诚信约谈)
+    Action("inspection.read", "查看本部门的抽查计划、抽取结果和检查人员名录", DEPT_API),
+    Action("inspection.act", "维护检查人员名录、制定抽查计划、抽取和登记检查结果", DEPT_API),
+    Action("interview.read", "查看本部门的诚信约谈", DEPT_API),
+    Action("interview.act", "安排或登记诚信约谈", DEPT_API),
+    Action("admin.inspections.read", "查看双随机抽查", STAFF),
+    Action("admin.inspections.act", "办理双随机抽查", STAFF),
+    Action("admin.interviews.read", "查看诚信约谈", STAFF),
+    Action("admin.interviews.act", "办理诚信约谈", STAFF),
     #
     # ---- exchange upstream (上报省平台, 死信重放)
     Action("exchange.rejections", "查看被上级平台退回的本部门数据", DEPT_API),

@@ -20,6 +20,7 @@ from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.exchange import setup_exchange
 from xinyong.demo.files import write_files
 from xinyong.demo.stats import build_stats
+from xinyong.demo.supervision import load_supervision
 
 
 def _progress(console: Console) -> Progress:
@@ -153,6 +154,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
     with session_scope() as session:
         setup_sharing(session, today=today)
     load_evaluation(console, today)
+    load_supervision(today=today, seed=seed)
     setup_exchange(today=today)
     build_stats(console, today=today)
     summary = _summary(today)

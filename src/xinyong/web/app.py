@@ -49,6 +49,7 @@ ROUTER_MODULES = [
     "xinyong.subject_accounts.routes",
     "xinyong.stats.quality_routes",
     "xinyong.evaluation.routes",
+    "xinyong.supervision.routes",
     "xinyong.stats.routes",
     "xinyong.audit_routes",
 ]
