@@ -18,6 +18,7 @@ from xinyong.audit_cli import app as audit_app
 from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
+from xinyong.financing.cli import app as fi_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.subject_accounts.cli import app as account_app
@@ -37,6 +38,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(account_app, name="account")
+app.add_typer(fi_app, name="fi")
 
 T = TypeVar("T")
 err = Console(stderr=True)

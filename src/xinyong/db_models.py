@@ -6,6 +6,7 @@ from xinyong.checks import models as checks_models
 from xinyong.commitments import models as commitments_models
 from xinyong.complaints import models as complaints_models
 from xinyong.core import audit as core_audit
+from xinyong.financing import models as financing_models
 from xinyong.ingest import models as ingest_models
 from xinyong.joint import models as joint_models
 from xinyong.lists import models as lists_models
@@ -32,4 +33,5 @@ ALL = [
     repair_models,
     commitments_models,
     complaints_models,
+    financing_models,
 ]

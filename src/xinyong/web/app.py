@@ -45,6 +45,7 @@ ROUTER_MODULES = [
     "xinyong.commitments.routes",
     "xinyong.complaints.routes",
     "xinyong.subject_accounts.routes",
+    "xinyong.financing.routes",
     "xinyong.audit_routes",
 ]
 
