@@ -23,7 +23,7 @@ from xinyong.catalog.service import get_catalog
 from xinyong.core import audit
 from xinyong.core import calendar as workdays
 from xinyong.core import conditions as cond
-from xinyong.core.errors import DomainError, Forbidden, NotFound, Refused, Unauthorized
+from xinyong.core.errors import DomainError, Forbidden, NotFound, Refused, RuleViolation, Unauthorized
 from xinyong.core.identifiers import normalize_code
 from xinyong.core.throttle import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS
 from xinyong.financing import eligibility, rules
@@ -385,7 +385,7 @@ def claim(db: Session, actor: Actor, need_id: int, today: date) -> Need:
     if need is None:
         raise NotFound("未找到该融资需求")
     if need.state != "posted":
-        raise Refused("该需求已被接单或已结束，不能再接单（已被接单）", rule="fi.taken")
+        raise RuleViolation("该需求已被接单或已结束，不能再接单（已被接单）", rule="fi.taken")
     facts = eligibility.facts_of(db, need.subject_id, today)
     fitting = [p for p in products(db, institution_id=inst_id) if not product_check(p, facts, need.amount, need.term)]
     if not fitting:
@@ -395,7 +395,7 @@ def claim(db: Session, actor: Actor, need_id: int, today: date) -> Need:
                         .values(state="accepted", institution_id=inst_id, accepted_on=today, product_id=best.id,
                                 guarantee=best.guarantee).execution_options(synchronize_session=False))
     if int(getattr(result, "rowcount", 0) or 0) != 1:
-        raise Refused("该需求已被其他机构接单（已被接单）", rule="fi.taken")
+        raise RuleViolation("该需求已被其他机构接单（已被接单）", rule="fi.taken")
     db.refresh(need)
     db.add(NeedEvent(need_id=need.id, on=today, actor=actor.label, action="claim", from_state="posted",
                      to_state="accepted", note=best.name))
@@ -431,6 +431,9 @@ def act(db: Session, actor: Actor, need_id: int, action: str, fb: Feedback, toda
             raise Forbidden("该需求不属于本机构，不能反馈；待接单的需求请先接单")
     try:
         target = rules.next_state(need.state, action)
+    except rules.RuleError as exc:
+        raise RuleViolation(str(exc), rule="fi.state") from exc
+    try:
         note = None
         product = db.get(Product, need.product_id) if need.product_id else None
         if action == "grant":
@@ -467,7 +470,7 @@ def act(db: Session, actor: Actor, need_id: int, action: str, fb: Feedback, toda
     result = db.execute(update(Need).where(Need.id == need.id, Need.state == before).values(state=target)
                         .execution_options(synchronize_session=False))
     if int(getattr(result, "rowcount", 0) or 0) != 1:
-        raise Refused("需求状态已变化，请刷新后重试", rule="fi.conflict")
+        raise RuleViolation("需求状态已变化，请刷新后重试", rule="fi.conflict")
     db.refresh(need)
     if action == "accept":
         need.accepted_on = today
