@@ -16,6 +16,7 @@ from xinyong.core import clock
 from xinyong.core.clock import FixedClock
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
 from xinyong.demo.files import write_files
+from xinyong.demo.financing import load_financing
 
 
 def _progress(console: Console) -> Progress:
@@ -144,6 +145,7 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
                 bar.update(task, completed=done)
     with session_scope() as session:
         firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
+        load_financing(session, subjects=subjects, seed=seed, today=today, firm_uscc=firm)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(
