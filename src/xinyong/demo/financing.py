@@ -98,9 +98,9 @@ def load_financing(session: Session, *, subjects: int, seed: int, today: date, f
         plan += [(actors[0], state, today - timedelta(days=rng.randint(20, 300))) for state in script]
     for actor in actors[1:]:
         for _ in range(rng.randint(2, 6)):
-            state = rng.choices(["disbursed", "refused", "withdrawn", "granted", "accepted", "posted", "sent",
+            wanted = rng.choices(["disbursed", "refused", "withdrawn", "granted", "accepted", "posted", "sent",
                                  "cancelled"], [40, 15, 5, 8, 8, 8, 8, 8])[0]
-            plan.append((actor, state, today - timedelta(days=rng.randint(0, 365))))
+            plan.append((actor, wanted, today - timedelta(days=rng.randint(0, 365))))
     # recent needs still open: a few overdue, most in time
     plan = [(a, s, today - timedelta(days=rng.randint(0, 6)) if s in ("posted", "sent") else d) for a, s, d in plan]
     for actor, target, day in sorted(plan, key=lambda p: p[2]):
