@@ -6,6 +6,8 @@ from xinyong.checks import models as checks_models
 from xinyong.commitments import models as commitments_models
 from xinyong.complaints import models as complaints_models
 from xinyong.core import audit as core_audit
+from xinyong.evaluation import models as evaluation_models
+from xinyong.exchange import models as exchange_models
 from xinyong.financing import models as financing_models
 from xinyong.ingest import models as ingest_models
 from xinyong.joint import models as joint_models
@@ -28,10 +30,12 @@ ALL = [
     joint_models,
     checks_models,
     reports_models,
+    exchange_models,
     cases_models,
     objections_models,
     repair_models,
     commitments_models,
     complaints_models,
+    evaluation_models,
     financing_models,
 ]

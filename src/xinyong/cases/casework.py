@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from xinyong.cases.models import CaseEvent, IdempotencyKey, OutboundSync
+from xinyong.cases.models import CaseEvent, IdempotencyKey
 from xinyong.core import crypto
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.identifiers import check_citizen_id
+from xinyong.exchange import outbox
 from xinyong.lists.models import ListEntry
 from xinyong.records.models import Record
 from xinyong.subjects.models import Subject
@@ -147,9 +148,15 @@ def bind(session: Session, scope: str, key: str | None, case_id: int) -> None:
 # ---------------------------------------------------------------- outbound sync
 
 def queue_sync(session: Session, event_type: str, payload: dict[str, Any], targets: list[str]) -> int:
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    """Queue an event for upstream targets through the exchange outbox; its idempotency key is the event type
+    and the digest of its payload, so the same step queued twice is delivered once."""
+    body = outbox.dumps(payload)
+    key = f"{event_type}:{hashlib.sha256(body.encode()).hexdigest()[:40]}"
+    record_id = payload.get("record_id")
+    record_key = f"record:{record_id}" if record_id is not None else None
     for target in targets:
-        session.add(OutboundSync(target=target, event_type=event_type, payload=body))
+        outbox.enqueue(session, target=target, event_type=event_type, payload=payload, key=key,
+                       record_key=record_key)
     return len(targets)
 
 

@@ -1,5 +1,5 @@
-"""Tables every due-process case shares — its timeline, attachments, idempotency keys — and the outbound sync
-outbox for the provincial and national platforms.
+"""Tables every due-process case shares — its timeline, attachments, idempotency keys. The outbound sync outbox
+for the provincial and national platforms is `xinyong.exchange.models.OutboxEvent` (re-exported as OutboundSync).
 
 Objections, repair applications and complaints use them with their own case_type.
 """
@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
+from xinyong.exchange.models import OutboxEvent
 
 
 class CaseEvent(Base):
@@ -63,16 +64,5 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class OutboundSync(Base):
-    """Outbox for the provincial and national platforms (repairs, revocations, corrections). An external
-    sync program delivers the rows and sets sent_at; delivery itself is not part of this platform."""
-
-    __tablename__ = "outbound_sync"
-    __table_args__ = (Index("ix_outbound_sync_pending", "sent_at", "id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    target: Mapped[str] = mapped_column(String(16))  # provincial | national
-    event_type: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+# The outbox moved to the exchange domain (exchange/outbox.py: enqueue); the old name stays for callers.
+OutboundSync = OutboxEvent

@@ -1,7 +1,7 @@
 """financing
 
 Revision ID: 713ba77cbe2e
-Revises: 57ec7687305f
+Revises: 3b9e51c0a7d2
 Create Date: 2026-12-04 08:44:45.153450
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import xinyong.core.db
 
 revision = '713ba77cbe2e'
-down_revision = '57ec7687305f'
+down_revision = '3b9e51c0a7d2'
 branch_labels = None
 depends_on = None
 
