@@ -69,3 +69,23 @@ def key(institution: Annotated[str, typer.Option("--institution", help="机构�
         return
     err.print("密钥只显示这一次：")
     print(secret)
+
+
+@app.command("webhook")
+def webhook(institution: Annotated[str, typer.Option("--institution", help="机构的统一社会信用代码")],
+            url: Annotated[str, typer.Option("--url", help="接收贷后变动事件的公网地址；空字符串为停用")]) -> None:
+    """登记金融机构接收贷后监测事件的地址（须为公网地址），并显示验签密钥。"""
+    from xinyong.core.db import session_scope
+    from xinyong.core.errors import DomainError
+    from xinyong.financing import service
+
+    try:
+        with session_scope() as session:
+            inst = service.get_institution(session, institution)
+            secret = service.set_webhook(session, inst, url or None, actor="cli")
+    except DomainError as exc:
+        _fail(exc.detail)
+        return
+    if secret:
+        err.print("事件以 X-Xinyong-Signature: sha256=HMAC-SHA256(密钥, 请求体) 签名；验签密钥：")
+        print(secret)

@@ -51,12 +51,9 @@ def parse_rules(text: str | Mapping[str, Any] | None) -> Condition | None:
 # ---------------------------------------------------------------- facts from the database
 
 def _grades(session: Session, subject_ids: list[int] | None) -> dict[int, str]:
-    try:  # the evaluation domain lands separately; without it no firm has a grade (the fact is missing)
-        from xinyong.evaluation.grades import current_grades  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - depends on what is merged
-        return {}
-    grades = current_grades(session, subject_ids)
-    return {sid: str(g.grade) for sid, g in grades.items() if getattr(g, "grade", None)}
+    from xinyong.evaluation.grades import current_grades
+
+    return {sid: g.grade for sid, g in current_grades(session, subject_ids).items() if g.grade}
 
 
 def facts_frame(session: Session, subject_ids: Iterable[int] | None, today: date) -> pl.DataFrame:

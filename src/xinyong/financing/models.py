@@ -19,6 +19,8 @@ class Institution(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16), default="bank")  # bank | guarantee | microloan
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # where post-loan change events go (checked public address); signed with the institution's webhook key
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -153,3 +155,12 @@ class ViewLog(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     report_no: Mapped[str | None] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Cursor(Base):
+    """How far the daily post-loan scan has read (records by id, list entries by publication day ordinal)."""
+
+    __tablename__ = "fi_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigId, default=0)

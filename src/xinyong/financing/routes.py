@@ -24,8 +24,8 @@ from xinyong.accounts.models import User
 from xinyong.accounts.sessions import current_session, end_session, start_session
 from xinyong.core import clock
 from xinyong.core.errors import DomainError, NotFound
-from xinyong.financing import rules, service
-from xinyong.financing.models import BankSession, Institution, Need
+from xinyong.financing import monitoring, rules, service
+from xinyong.financing.models import BankSession, Institution
 from xinyong.ui.sections import register_admin_link
 from xinyong.ui.templating import admin_context, render
 
@@ -36,6 +36,7 @@ register_key_resolver(service.actor_for_key)
 register_session_resolver(service.actor_for_session)
 register_admin_link(80, "/admin/financing", "信易贷", action="fi.stats")
 service.load_sla()
+__all__ = ["monitoring", "pages", "router"]  # importing monitoring registers its job, listener and deliverer
 
 Public = Annotated[Actor, Allow("public.read")]
 Firm = Annotated[Actor, Allow("fi.firm")]
@@ -421,5 +422,3 @@ async def admin_add(request: Request, what: str, db: DbSession,
         return _admin(request, db, user, error=exc.detail, status=exc.status)
     return _admin(request, db, user, notice=notice)
 
-
-__all__ = ["Need", "pages", "router"]

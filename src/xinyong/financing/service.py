@@ -83,6 +83,19 @@ def add_institution(db: Session, uscc: str, name: str, kind: str = "bank", *, ac
     return inst
 
 
+def set_webhook(db: Session, inst: Institution, url: str | None, *, actor: str = "system") -> str | None:
+    """Where the institution hears of post-loan changes (a checked public address); returns the signing key."""
+    from xinyong.financing.monitoring import webhook_secret
+    from xinyong.joint.webhooks import check_target
+
+    if url:
+        check_target(url)
+    inst.webhook_url = url.strip()[:500] if url else None
+    audit.record(db, actor=actor, action="fi.webhook.set", entity="fi_institution", entity_id=inst.id,
+                 after={"url": inst.webhook_url})
+    return webhook_secret(inst.id) if url else None
+
+
 def get_institution(db: Session, ref: int | str) -> Institution:
     inst = (db.get(Institution, ref) if isinstance(ref, int)
             else db.scalar(select(Institution).where(Institution.uscc == normalize_code(ref))))
