@@ -82,6 +82,6 @@ def test_a_webhook_must_be_a_public_address(db: Session) -> None:
     from xinyong.core.errors import DomainError
 
     b = bank(db, 1)
-    with pytest.raises(DomainError, match="内网|回环"):
+    with pytest.raises(DomainError, match=r"内网|回环"):
         service.set_webhook(db, b.institution, "http://127.0.0.1:8080/hook")
     assert b.institution.webhook_url is None
