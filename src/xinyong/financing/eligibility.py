@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -44,8 +45,21 @@ def parse_rules(text: str | Mapping[str, Any] | None) -> Condition | None:
     """A product's rule from its stored JSON (or a mapping); None when it has no rule."""
     if text is None or text == "" or text == {}:
         return None
-    data = json.loads(text) if isinstance(text, str) else text
-    return cond.parse(data, FACTS)
+    if isinstance(text, str):
+        return _parsed(text)
+    return cond.parse(text, FACTS)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Condition:
+    """Stored rules are parsed once per process (conditions are immutable)."""
+    return cond.parse(json.loads(text), FACTS)
+
+
+@lru_cache(maxsize=4096)
+def describe_rules(text: str) -> str:
+    condition = parse_rules(text) if text else None
+    return cond.describe(condition) if condition is not None else "无"
 
 
 # ---------------------------------------------------------------- facts from the database

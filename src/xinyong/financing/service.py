@@ -10,6 +10,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -284,8 +285,43 @@ def products(db: Session, *, institution_id: int | None = None, published_only: 
     return list(db.scalars(query))
 
 
-def product_out(db: Session, p: Product, names: dict[int, str] | None = None) -> dict[str, Any]:
-    condition = eligibility.parse_rules(p.rules) if p.rules else None
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    """A product's columns read without the ORM (eligibility lists all products on every call)."""
+
+    id: int
+    institution_id: int
+    name: str
+    min_amount: int
+    max_amount: int
+    min_term: int
+    max_term: int
+    min_rate: float
+    max_rate: float
+    guarantee: str
+    regions: str
+    industries: str
+    rules: str
+    description: str
+    status: str
+
+
+def product_views(db: Session, *, institution_id: int | None = None) -> list[ProductView]:
+    """Published products as plain rows (a Core select: no identity map, ~10× cheaper than ORM objects)."""
+    t = Product.__table__
+    fields = list(ProductView.__slots__)
+    query = select(*(t.c[f] for f in fields)).where(t.c.status == "published").order_by(t.c.id)
+    if institution_id is not None:
+        query = query.where(t.c.institution_id == institution_id)
+    return [ProductView(*row) for row in db.execute(query)]
+
+
+@lru_cache(maxsize=4096)
+def _rules_data(text: str) -> Any:
+    return json.loads(text) if text else None
+
+
+def product_out(db: Session, p: Product | ProductView, names: dict[int, str] | None = None) -> dict[str, Any]:
     inst_name = (names or {}).get(p.institution_id)
     if inst_name is None:
         inst = db.get(Institution, p.institution_id)
@@ -295,8 +331,8 @@ def product_out(db: Session, p: Product, names: dict[int, str] | None = None) ->
             "min_rate": p.min_rate, "max_rate": p.max_rate, "guarantee": p.guarantee,
             "guarantee_label": rules.GUARANTEES.get(p.guarantee, p.guarantee),
             "regions": [r for r in p.regions.split(",") if r], "industries": [i for i in p.industries.split(",") if i],
-            "rules": json.loads(p.rules) if p.rules else None,
-            "rules_text": cond.describe(condition) if condition is not None else "无", "status": p.status,
+            "rules": _rules_data(p.rules or ""),
+            "rules_text": eligibility.describe_rules(p.rules or ""), "status": p.status,
             "description": p.description}
 
 
@@ -306,7 +342,7 @@ def institution_names(db: Session) -> dict[int, str]:
 
 # ---------------------------------------------------------------- eligibility
 
-def product_check(p: Product, facts: dict[str, Any], amount: int | None, term: int | None) -> list[str]:
+def product_check(p: Product | ProductView, facts: dict[str, Any], amount: int | None, term: int | None) -> list[str]:
     """Why this firm (its facts) may not use the product for this amount and term; empty: eligible."""
     reasons: list[str] = []
     if amount is not None and not p.min_amount <= amount <= p.max_amount:
@@ -325,11 +361,11 @@ def product_check(p: Product, facts: dict[str, Any], amount: int | None, term: i
 
 
 def eligibility_for(db: Session, subject_id: int, today: date, *, amount: int | None = None,
-                    term: int | None = None, product_list: list[Product] | None = None) -> list[dict[str, Any]]:
+                    term: int | None = None) -> list[dict[str, Any]]:
     facts = eligibility.facts_of(db, subject_id, today)
     names = institution_names(db)
     out = []
-    for p in product_list if product_list is not None else products(db):
+    for p in product_views(db):
         reasons = product_check(p, facts, amount, term)
         out.append({"product": product_out(db, p, names), "eligible": not reasons, "reasons": reasons})
     out.sort(key=lambda r: not r["eligible"])
@@ -400,7 +436,8 @@ def claim(db: Session, actor: Actor, need_id: int, today: date) -> Need:
     if need.state != "posted":
         raise RuleViolation("该需求已被接单或已结束，不能再接单（已被接单）", rule="fi.taken")
     facts = eligibility.facts_of(db, need.subject_id, today)
-    fitting = [p for p in products(db, institution_id=inst_id) if not product_check(p, facts, need.amount, need.term)]
+    fitting = [p for p in product_views(db, institution_id=inst_id)
+               if not product_check(p, facts, need.amount, need.term)]
     if not fitting:
         raise Refused("本机构没有该企业符合条件的上架产品，不能接单", rule="fi.eligibility")
     best = fitting[0]
