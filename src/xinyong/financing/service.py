@@ -43,7 +43,7 @@ from xinyong.subjects.models import Subject
 
 KEY_PREFIX = "xyb_"
 SLA: dict[str, int] = dict(rules.DEFAULT_SLA)
-CONFIG_FILE = Path("config/financing.yaml")
+CONFIG_NAME = "financing.yaml"
 
 
 def _rule(exc: rules.RuleError) -> DomainError:
@@ -51,16 +51,20 @@ def _rule(exc: rules.RuleError) -> DomainError:
 
 
 def load_sla(path: Path | None = None) -> dict[str, int]:
-    """SLA limits per stage (working days) from config/financing.yaml (`sla: {claim: 2, …}`), else defaults."""
-    path = path or CONFIG_FILE
-    SLA.clear()
-    SLA.update(rules.DEFAULT_SLA)
+    """SLA limits per stage (working days) from the configuration's financing.yaml (`sla: {claim: 2, …}`), else
+    the defaults of rules.DEFAULT_SLA."""
+    from xinyong.catalog.service import config_dir
+
+    path = path or config_dir() / CONFIG_NAME
+    limits = dict(rules.DEFAULT_SLA)
     if path.exists():
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for stage, days in (data.get("sla") or {}).items():
-            if stage not in rules.DEFAULT_SLA or not isinstance(days, int) or days < 1:
+            if stage not in rules.DEFAULT_SLA or isinstance(days, bool) or not isinstance(days, int) or days < 1:
                 raise ValueError(f"{path}: sla.{stage} 须为已知阶段（{'、'.join(rules.DEFAULT_SLA)}）的正整数工作日")
-            SLA[stage] = days
+            limits[stage] = days
+    SLA.clear()
+    SLA.update(limits)  # all or nothing: a bad file leaves the limits in force
     return dict(SLA)
 
 
