@@ -386,3 +386,21 @@ def test_the_authorised_pdf_is_verifiable(client: Any, db: Session, today: date,
     assert rep is not None and rep.audience == "authorised" and reports.seal_holds(rep)
     assert rep.pdf_sha256 == reports.crypto.sha256_hex(pdf.content)
     assert db.scalar(select(func.count()).select_from(ViewLog).where(ViewLog.what == "pdf")) == 1
+
+
+def test_the_grade_fact_comes_from_the_current_evaluation(db: Session, today: date) -> None:
+    from xinyong.evaluation.models import EvaluationCurrent, EvaluationRun
+
+    graded, ungraded = firm(db, 1), firm(db, 2)
+    b = bank(db, 1, rules={"fact": "grade", "in": ["A+", "A", "B"]})
+    run = EvaluationRun(model_id="city_comprehensive", model_name="综合评价", model_version="1", as_of=today,
+                        state="done")
+    db.add(run)
+    db.flush()
+    db.add(EvaluationCurrent(model_id="city_comprehensive", subject_id=graded.subject.id, run_id=run.id, result_id=1,
+                             grade="B", score=71.5, as_of=today))
+    db.commit()
+    ok = service.eligibility_for(db, graded.subject.id, today)
+    assert ok[0]["eligible"] and ok[0]["product"]["id"] == b.product.id
+    missing = service.eligibility_for(db, ungraded.subject.id, today)
+    assert missing[0]["reasons"] == ["公共信用综合评价等级为 无记录，要求属于 A+、A、B"]
