@@ -2,7 +2,7 @@
 
 Revision ID: 713ba77cbe2e
 Revises: 3b9e51c0a7d2
-Create Date: 2026-12-04 09:00:21.679345
+Create Date: 2026-12-04 09:38:27.914168
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('posted_on', sa.Date(), nullable=False),
     sa.Column('accepted_on', sa.Date(), nullable=True),
+    sa.Column('contacted_on', sa.Date(), nullable=True),
     sa.Column('decided_on', sa.Date(), nullable=True),
     sa.Column('closed_on', sa.Date(), nullable=True),
     sa.Column('granted_amount', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),

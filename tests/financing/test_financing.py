@@ -123,6 +123,11 @@ def test_feedback_runs_in_order_from_the_right_bank_only(db: Session, today: dat
     with pytest.raises(Forbidden, match="信贷员"):
         service.act(db, b1.manager, need.id, "accept", fb(), today)
     service.act(db, b1.officer, need.id, "accept", fb(), today)
+    assert service.overdue_stage(need, today + timedelta(days=2)) == "contact"  # Wednesday: 2 working days
+    service.act(db, b1.officer, need.id, "contact", fb(text="电话联系法定代表人"), today)
+    with pytest.raises(DomainError, match="无需重复登记"):
+        service.act(db, b1.officer, need.id, "contact", fb(), today)
+    assert service.overdue_stage(need, today + timedelta(days=2)) is None
     for bad, words in [(fb(amount=-1, rate=4.0, term=12), "须大于 0"),
                        (fb(amount=9_000_000, rate=4.0, term=12), "超出产品范围"),
                        (fb(amount=500_000, rate=9.0, term=12), "年利率"),

@@ -11,7 +11,8 @@ from xinyong.financing import rules
 from xinyong.financing.rules import RuleError
 
 EXPECTED = {
-    ("posted", "claim"): "accepted", ("sent", "accept"): "accepted", ("accepted", "grant"): "granted",
+    ("posted", "claim"): "accepted", ("sent", "accept"): "accepted", ("accepted", "contact"): "accepted",
+    ("accepted", "grant"): "granted",
     ("accepted", "refuse"): "refused", ("granted", "disburse"): "disbursed", ("granted", "withdraw"): "withdrawn",
     ("posted", "cancel"): "cancelled", ("sent", "cancel"): "cancelled",
 }
@@ -29,7 +30,7 @@ def test_every_state_and_action(state: str, action: str) -> None:
 
 
 def test_no_stage_can_be_skipped_and_final_states_are_final() -> None:
-    with pytest.raises(RuleError, match="现在只能：授信、拒绝"):
+    with pytest.raises(RuleError, match="现在只能：首次联系企业、授信、拒绝"):
         rules.next_state("accepted", "disburse")
     with pytest.raises(RuleError, match="现在只能：接单、取消"):
         rules.next_state("posted", "grant")
@@ -109,3 +110,11 @@ def test_sla_stages_in_working_days() -> None:
     assert rules.stage_started("accepted", monday, friday, None) == friday
     assert rules.stage_started("granted", monday, monday, friday) == friday
     assert rules.stage_started("refused", monday, monday, friday) is None
+    # an accepted need waits for its first contact (1 working day), then for a decision from that contact
+    assert rules.overdue("accepted", monday, monday + timedelta(days=1), sla | {"contact": 1}, between,
+                         contacted=False) is None
+    assert rules.overdue("accepted", monday, monday + timedelta(days=2), sla | {"contact": 1}, between,
+                         contacted=False) == "contact"
+    assert rules.stage_started("accepted", monday, monday, None, None, contacted=False) == monday
+    assert rules.stage_started("accepted", monday, monday, None, friday, contacted=True) == friday
+    assert rules.stage_of("accepted", contacted=False) == "contact" and rules.stage_of("accepted") == "decision"

@@ -10,7 +10,7 @@ from xinyong.financing import rules, service
 
 
 def test_sla_from_the_configuration(tmp_path: Path) -> None:
-    assert service.load_sla() == {"claim": 2, "decision": 3, "disbursement": 5}  # the shipped file
+    assert service.load_sla() == {"claim": 2, "contact": 1, "decision": 3, "disbursement": 5}  # the shipped file
     custom = tmp_path / "financing.yaml"
     custom.write_text("sla:\n  claim: 1\n", encoding="utf-8")
     try:

@@ -152,6 +152,10 @@ def _run_need(session: Session, service: Any, rng: random.Random, actor: Any, ta
                 service.claim(session, officer, need.id, d)
             else:
                 service.act(session, officer, need.id, "accept", service.Feedback(), d)
+            if target == "accepted" and rng.random() < 0.5:
+                return "accepted"  # some still waiting for their first contact
+            service.act(session, officer, need.id, "contact", service.Feedback(text="电话联系企业财务负责人"),
+                        _step(d, rng, today, 0, 1))
             if target == "accepted":
                 return "accepted"
             d = _step(d, rng, today, 1, 4)

@@ -95,6 +95,7 @@ class Need(Base):
     state: Mapped[str] = mapped_column(String(16))
     posted_on: Mapped[date] = mapped_column(Date)
     accepted_on: Mapped[date | None] = mapped_column(Date)
+    contacted_on: Mapped[date | None] = mapped_column(Date)  # the bank's first contact with the firm
     decided_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)  # disbursed, withdrawn or cancelled
     granted_amount: Mapped[int | None] = mapped_column(BigId)

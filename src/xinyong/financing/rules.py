@@ -4,6 +4,7 @@ A need is posted for eligible banks to claim (抢单) or sent to one chosen prod
 and structured:
 
     posted --claim--> accepted        sent --accept--> accepted
+    accepted --contact (first contact with the firm, once)--> accepted
     accepted --grant (amount, rate, term)--> granted
     accepted --refuse (reasons from REFUSAL_REASONS + text)--> refused
     granted --disburse (amount, date)--> disbursed
@@ -24,12 +25,13 @@ STATE_LABELS: Final = {"posted": "待接单", "sent": "已推送待受理", "acc
                        "refused": "已拒绝", "disbursed": "已放款", "withdrawn": "已撤回（未放款）",
                        "cancelled": "企业已取消"}
 FINAL_STATES: Final = frozenset({"refused", "disbursed", "withdrawn", "cancelled"})
-ACTIONS: Final = ("claim", "accept", "grant", "refuse", "disburse", "withdraw", "cancel")
-ACTION_LABELS: Final = {"claim": "接单", "accept": "受理", "grant": "授信", "refuse": "拒绝", "disburse": "放款",
+ACTIONS: Final = ("claim", "accept", "contact", "grant", "refuse", "disburse", "withdraw", "cancel")
+ACTION_LABELS: Final = {"claim": "接单", "accept": "受理", "contact": "首次联系企业", "grant": "授信", "refuse": "拒绝", "disburse": "放款",
                         "withdraw": "撤回", "cancel": "取消", "post": "发布需求", "send": "推送产品"}
 TRANSITIONS: Final[Mapping[tuple[str, str], str]] = {
     ("posted", "claim"): "accepted",
     ("sent", "accept"): "accepted",
+    ("accepted", "contact"): "accepted",
     ("accepted", "grant"): "granted",
     ("accepted", "refuse"): "refused",
     ("granted", "disburse"): "disbursed",
@@ -37,7 +39,7 @@ TRANSITIONS: Final[Mapping[tuple[str, str], str]] = {
     ("posted", "cancel"): "cancelled",
     ("sent", "cancel"): "cancelled",
 }
-BANK_ACTIONS: Final = frozenset({"claim", "accept", "grant", "refuse", "disburse", "withdraw"})
+BANK_ACTIONS: Final = frozenset({"claim", "accept", "contact", "grant", "refuse", "disburse", "withdraw"})
 FIRM_ACTIONS: Final = frozenset({"cancel"})
 
 REFUSAL_REASONS: Final = {
@@ -56,9 +58,9 @@ INSTITUTION_KINDS: Final = {"bank": "银行", "guarantee": "融资担保公司",
 PURPOSES: Final = {"need": "办理本次融资需求", "monitoring": "贷后监测"}
 
 # SLA per stage in working days: the stage, the state it runs in, the limit. Configurable (set_sla).
-DEFAULT_SLA: Final = {"claim": 2, "decision": 3, "disbursement": 5}
+DEFAULT_SLA: Final = {"claim": 2, "contact": 1, "decision": 3, "disbursement": 5}
 STAGE_OF_STATE: Final = {"posted": "claim", "sent": "claim", "accepted": "decision", "granted": "disbursement"}
-STAGE_LABELS: Final = {"claim": "接单", "decision": "授信决定", "disbursement": "放款"}
+STAGE_LABELS: Final = {"claim": "接单", "contact": "首次联系", "decision": "授信决定", "disbursement": "放款"}
 
 MAX_AMOUNT: Final = 10_000_000_000  # 100 亿元: beyond any small-firm loan
 MAX_TERM: Final = 360                # months
@@ -129,21 +131,31 @@ def check_refusal(reasons: list[str], text: str) -> None:
         raise RuleError("拒绝须填写说明，告诉企业原因和改进方向")
 
 
-def stage_started(state: str, posted_on: date, accepted_on: date | None, decided_on: date | None) -> date | None:
-    stage = STAGE_OF_STATE.get(state)
+def stage_of(state: str, contacted: bool = True) -> str | None:
+    """The SLA stage a need in this state is in: an accepted need waits for its first contact, then a decision."""
+    if state == "accepted" and not contacted:
+        return "contact"
+    return STAGE_OF_STATE.get(state)
+
+
+def stage_started(state: str, posted_on: date, accepted_on: date | None, decided_on: date | None,
+                  contacted_on: date | None = None, *, contacted: bool = True) -> date | None:
+    stage = stage_of(state, contacted)
     if stage == "claim":
         return posted_on
-    if stage == "decision":
+    if stage == "contact":
         return accepted_on
+    if stage == "decision":
+        return contacted_on or accepted_on
     if stage == "disbursement":
         return decided_on
     return None
 
 
 def overdue(state: str, started: date | None, today: date, sla: Mapping[str, int],
-            working_days_between: Callable[[date, date], int]) -> str | None:
+            working_days_between: Callable[[date, date], int], *, contacted: bool = True) -> str | None:
     """The stage that is past its limit today (working days since it started), else None."""
-    stage = STAGE_OF_STATE.get(state)
+    stage = stage_of(state, contacted)
     if stage is None or started is None:
         return None
     limit = sla.get(stage, DEFAULT_SLA[stage])

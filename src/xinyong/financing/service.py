@@ -515,6 +515,10 @@ def act(db: Session, actor: Actor, need_id: int, action: str, fb: Feedback, toda
             if on > today or (need.decided_on is not None and on < need.decided_on):
                 raise rules.RuleError("放款日期须在授信之后、不晚于今天")
             note = f"放款 {fb.amount} 元（{on.isoformat()}）"
+        elif action == "contact":
+            if need.contacted_on is not None:
+                raise rules.RuleError(f"已于 {need.contacted_on.isoformat()} 登记首次联系，无需重复登记")
+            note = fb.text.strip()[:500] or None
         elif action in ("withdraw", "cancel"):
             note = fb.text.strip()[:500] or None
     except rules.RuleError as exc:
@@ -528,6 +532,8 @@ def act(db: Session, actor: Actor, need_id: int, action: str, fb: Feedback, toda
     db.refresh(need)
     if action == "accept":
         need.accepted_on = today
+    elif action == "contact":
+        need.contacted_on = today
     elif action == "grant":
         need.granted_amount, need.granted_rate, need.granted_term, need.decided_on = fb.amount, fb.rate, fb.term, today
     elif action == "refuse":
@@ -543,8 +549,10 @@ def act(db: Session, actor: Actor, need_id: int, action: str, fb: Feedback, toda
 
 
 def overdue_stage(need: Need, today: date) -> str | None:
-    started = rules.stage_started(need.state, need.posted_on, need.accepted_on, need.decided_on)
-    return rules.overdue(need.state, started, today, SLA, workdays.workdays_between)
+    contacted = need.contacted_on is not None
+    started = rules.stage_started(need.state, need.posted_on, need.accepted_on, need.decided_on, need.contacted_on,
+                                  contacted=contacted)
+    return rules.overdue(need.state, started, today, SLA, workdays.workdays_between, contacted=contacted)
 
 
 def need_out(db: Session, need: Need, today: date, *, viewer: Actor | None = None,
@@ -561,7 +569,8 @@ def need_out(db: Session, need: Need, today: date, *, viewer: Actor | None = Non
             "state_label": "已被接单" if taken_by_other else rules.STATE_LABELS.get(need.state, need.state),
             "institution": names.get(need.institution_id or 0, ""), "institution_id": need.institution_id,
             "product": product.name if product else None, "product_id": need.product_id,
-            "posted_on": need.posted_on, "accepted_on": need.accepted_on, "decided_on": need.decided_on,
+            "posted_on": need.posted_on, "accepted_on": need.accepted_on, "contacted_on": need.contacted_on,
+            "decided_on": need.decided_on,
             "closed_on": need.closed_on, "granted_amount": need.granted_amount, "granted_rate": need.granted_rate,
             "granted_term": need.granted_term, "disbursed_amount": need.disbursed_amount,
             "refusal": [rules.REFUSAL_REASONS.get(r, r) for r in (need.refusal_reasons or "").split(",") if r],
