@@ -161,6 +161,22 @@ def records_floor(dsn: str, tmp: Path) -> dict[str, float]:
                     copy.write(block)
             conn.commit()
             out[f"records_copy_{name}_s"] = round(time.perf_counter() - started, 2)
+        # index by index: the heap plus one index at a time, each as the records table defines it
+        indexes = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'records' "
+                               "ORDER BY indexname").fetchall()
+        for index, definition in indexes:
+            conn.execute("DROP TABLE IF EXISTS floor_records")
+            conn.execute("CREATE TABLE floor_records (LIKE records INCLUDING DEFAULTS)")
+            conn.execute(definition.replace(f"INDEX {index} ON", "INDEX floor_ix ON", 1)
+                         .replace("public.records", "public.floor_records", 1))
+            conn.commit()
+            conn.execute("CHECKPOINT")
+            started = time.perf_counter()
+            with conn.cursor() as cur, cur.copy("COPY floor_records FROM STDIN") as copy, dump.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+            conn.commit()
+            out[f"records_copy_heap_and_{index}_s"] = round(time.perf_counter() - started, 2)
         conn.execute("DROP TABLE floor_records")
         conn.commit()
     dump.unlink()

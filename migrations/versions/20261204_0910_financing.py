@@ -1,7 +1,7 @@
 """financing
 
 Revision ID: 713ba77cbe2e
-Revises: 3b9e51c0a7d2
+Revises: 3b8d5e1f7a42
 Create Date: 2026-12-04 09:38:27.914168
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import xinyong.core.db
 
 revision = '713ba77cbe2e'
-down_revision = '3b9e51c0a7d2'
+down_revision = '3b8d5e1f7a42'
 branch_labels = None
 depends_on = None
 

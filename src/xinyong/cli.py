@@ -19,6 +19,8 @@ from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
 from xinyong.financing.cli import app as fi_app
+from xinyong.exchange.sharing.cli import app as partner_app
+from xinyong.evaluation_cli import app as evaluation_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.subject_accounts.cli import app as account_app
@@ -38,6 +40,10 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(user_app, name="user")
 app.add_typer(account_app, name="account")
+quality_app = typer.Typer(help="数据质量与问题数据（重错码治理）", no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
+app.add_typer(partner_app, name="partner")
+app.add_typer(evaluation_app, name="evaluation")
 app.add_typer(fi_app, name="fi")
 
 T = TypeVar("T")
@@ -263,6 +269,24 @@ def jobs_run_daily() -> None:
         failed = failed or isinstance(result, str)
     if failed:
         raise typer.Exit(1)
+
+
+@quality_app.command("scan")
+def quality_scan(
+    silent_days: Annotated[int, typer.Option("--silent-days", help="连续多少个工作日未报送即列为问题数据")] = 10,
+) -> None:
+    """检查一码多主、一主多码、校验码错误、注销主体记录、逾期未报送，更新问题数据（已改正的自动销号）。"""
+    from xinyong.core import clock
+    from xinyong.core.db import session_scope
+    from xinyong.stats import quality
+
+    if silent_days < 1:
+        err.print("[red]错误：[/red]--silent-days 须为正整数（工作日）")
+        raise typer.Exit(2)
+    with session_scope() as session:
+        result = quality.scan(session, clock.today(), silent_workdays=silent_days)
+    out.print(f"发现问题 {result['found']} 项：新增 {result['opened']}，重新打开 {result['reopened']}，"
+              f"自动销号 {result['fixed']}；当前未销号 {result['open']} 项。")
 
 
 def entry() -> None:  # pragma: no cover

@@ -8,6 +8,7 @@ from xinyong.complaints import models as complaints_models
 from xinyong.core import audit as core_audit
 from xinyong.evaluation import models as evaluation_models
 from xinyong.exchange import models as exchange_models
+from xinyong.exchange.sharing import models as sharing_models
 from xinyong.financing import models as financing_models
 from xinyong.ingest import models as ingest_models
 from xinyong.joint import models as joint_models
@@ -17,6 +18,7 @@ from xinyong.records import models as records_models
 from xinyong.repair import models as repair_models
 from xinyong.reports import models as reports_models
 from xinyong.search import models as search_models
+from xinyong.stats import quality_models
 from xinyong.subjects import models as subjects_models
 
 ALL = [
@@ -37,5 +39,7 @@ ALL = [
     commitments_models,
     complaints_models,
     evaluation_models,
+    quality_models,
+    sharing_models,
     financing_models,
 ]

@@ -6,6 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,54 @@ def crypto_hash(value: str) -> str:
     from xinyong.core import crypto
 
     return crypto.keyed_hash(value, "record_secret")
+
+
+def test_name_grams_and_due_dates_are_filled_and_taken_back(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading a database with subjects and records (revision 3b9e51c0a7d2) fills the search side table and the
+    due-date table from them, and drops the expiry index; downgrading gives the index back."""
+    from sqlalchemy.orm import Session
+
+    from xinyong.repair.service import expire_publication
+    from xinyong.subjects.grams import name_grams
+
+    monkeypatch.setenv("XINYONG_DATABASE_URL", fresh_url)
+    reset_settings()
+    try:
+        upgrade("3b9e51c0a7d2")
+        engine = create_engine(fresh_url)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO subjects (id, kind, name, uscc, id_hash, status, created_at, updated_at) VALUES "
+                "(1, 'legal_person', '德州华为有限公司', :uscc, NULL, '存续', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+                "(2, 'natural_person', '李四', NULL, :h, '正常', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"uscc": ORG, "h": "ab" * 32})
+            conn.execute(text(
+                "INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, state, version, "
+                "late, layout_id, payload, publish_until, created_at) VALUES (:id, 1, 'admin_penalty', 1, :key, 'h', "
+                ":state, 1, false, 1, '[]', :until, CURRENT_TIMESTAMP)"),
+                [{"id": 1, "key": "k1", "state": "active", "until": "2027-01-05"},
+                 {"id": 2, "key": "k2", "state": "superseded", "until": "2027-01-05"},
+                 {"id": 3, "key": "k3", "state": "objection", "until": "2027-01-05"},
+                 {"id": 4, "key": "k4", "state": "active", "until": "2028-03-01"},
+                 {"id": 5, "key": "k5", "state": "active", "until": None}])
+        upgrade()
+        with engine.connect() as conn:
+            grams = {(g, i) for g, i in conn.execute(text("SELECT gram, subject_id FROM subject_grams"))}
+            due = sorted((str(d), json.loads(ids)) for d, ids in conn.execute(text("SELECT due_on, ids FROM record_due")))
+            indexes = {ix["name"] for ix in inspect(conn).get_indexes("records")}
+        assert grams == {(g, 1) for g in name_grams("德州华为有限公司")}
+        assert due == [("2027-01-05", [1, 3]), ("2028-03-01", [4])]
+        assert "ix_records_active_until" not in indexes
+        with Session(engine) as session:
+            assert expire_publication(session, date(2027, 1, 5)) == 1
+            session.commit()
+        command.downgrade(alembic_config(), "3b9e51c0a7d2")
+        with engine.connect() as conn:
+            assert "ix_records_active_until" in {ix["name"] for ix in inspect(conn).get_indexes("records")}
+            assert not {"subject_grams", "record_due"} & set(inspect(conn).get_table_names())
+            states = dict(conn.execute(text("SELECT id, state FROM records")).all())
+        assert states == {1: "expired", 2: "superseded", 3: "objection", 4: "active", 5: "active"}
+        engine.dispose()
+    finally:
+        monkeypatch.undo()
+        reset_settings()

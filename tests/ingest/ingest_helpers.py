@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from xinyong.ingest.models import Batch, BatchReject
 from xinyong.records.models import Record, RecordEvent
-from xinyong.subjects.models import Subject, SubjectIdentifier, SubjectName
+from xinyong.subjects.grams import grams_frame
+from xinyong.subjects.models import Subject, SubjectGram, SubjectIdentifier, SubjectName
 
 TODAY = date(2026, 3, 20)
 
@@ -49,3 +50,15 @@ def count(db: Session, model: type) -> int:
 def counts(db: Session) -> dict[str, int]:
     models = (Record, RecordEvent, Subject, SubjectIdentifier, SubjectName, Batch, BatchReject)
     return {m.__tablename__: count(db, m) for m in models}
+
+
+def stored_grams(db: Session) -> set[tuple[str, int]]:
+    """The search side table of two-character runs, as stored."""
+    return {(g, int(i)) for g, i in db.execute(select(SubjectGram.gram, SubjectGram.subject_id))}
+
+
+def expected_grams(db: Session) -> set[tuple[str, int]]:
+    """What the side table must hold: the runs of every organisation's current name, none of a person's."""
+    orgs = db.execute(select(Subject.id, Subject.name).where(Subject.kind != "natural_person")).all()
+    frame = grams_frame([r[0] for r in orgs], [r[1] for r in orgs])
+    return {(g, int(i)) for g, i in frame.iter_rows()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ingest_helpers import ORG_A, ORG_B, write_csv
+from ingest_helpers import ORG_A, ORG_B, expected_grams, stored_grams, write_csv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,9 @@ def test_chunk_borders_change_nothing(db: Session, ingest, tmp_path: Path, monke
     subjects = db.scalars(select(Subject).order_by(Subject.id)).all()
     assert [(s.uscc, s.name) for s in subjects] == [(ORG_A, "德州丙有限公司"), (ORG_B, "德州乙有限公司")]
     first = subjects[0]
+    # the search side table follows every rename, whichever chunk it happened in
+    assert stored_grams(db) == expected_grams(db)
+    assert ("丙有", first.id) in stored_grams(db) and ("甲乙", first.id) not in stored_grams(db)
     names = db.scalars(select(SubjectName.name).where(SubjectName.subject_id == first.id)
                        .order_by(SubjectName.id)).all()
     # A subject new to the database is created under its last name in its first chunk (the history
@@ -97,6 +100,7 @@ def test_an_older_code_linked_in_an_earlier_chunk_finds_its_subject(db: Session,
     assert set(db.scalars(select(Record.subject_id)).all()) == {subjects[0].id}
     later = ingest(write_csv(tmp_path / "q.csv", HEADERS, [row("德州丙有限公司", ORG_A, "", "C9")]), item=ITEM)
     assert later.accepted == 1 and len(db.scalars(select(Subject)).all()) == 1
+    assert stored_grams(db) == expected_grams(db)
 
 
 def test_a_later_batch_sees_what_an_earlier_one_committed(db: Session, ingest, tmp_path: Path,
@@ -108,3 +112,4 @@ def test_a_later_batch_sees_what_an_earlier_one_committed(db: Session, ingest, t
     assert (summary.accepted, summary.duplicates, summary.superseded) == (4, 2, 2)
     assert len(db.scalars(select(Subject)).all()) == 2
     assert len(db.scalars(select(SubjectIdentifier)).all()) == 1
+    assert stored_grams(db) == expected_grams(db)

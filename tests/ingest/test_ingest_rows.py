@@ -210,6 +210,15 @@ def test_publication_windows_follow_the_class_rules(db: Session, ingest, tmp_pat
     assert got["W4"] == ("一般", date(2026, 1, 15), date(2027, 1, 15))
     assert got["W5"] == ("一般", date(2026, 1, 15), date(2026, 4, 15))
     assert got["W6"][0] == "严重"
+    # the daily end-of-publication job learns each end day from the small due-date table, not from an index
+    from xinyong.records.models import RecordDue
+
+    due: dict[date, list[int]] = {}
+    for day, ids in db.execute(select(RecordDue.due_on, RecordDue.ids)):
+        due.setdefault(day, []).extend(json.loads(ids))
+    ids = {r.decision_no: r.id for r in db.scalars(select(Record))}
+    assert due == {until: [ids[no] for no, v in sorted(got.items()) if v[2] == until]
+                   for until in {v[2] for v in got.values() if v[2] is not None}}
 
 
 def test_lateness_counts_working_days_across_the_spring_festival(db: Session, ingest, tmp_path: Path) -> None:

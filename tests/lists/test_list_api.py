@@ -30,7 +30,7 @@ def _body(uscc: str, **over: Any) -> dict[str, Any]:
 def test_list_types_and_measures_are_published_with_their_basis(client: Any) -> None:
     types = client.get("/api/v1/list-types").json()
     debtor = next(t for t in types if t["code"] == "zy_dishonest_judgment_debtor")
-    assert debtor["kind"] == "black" and debtor["initiators"] == ["ZY"] and debtor["legal_basis"][0]["document"]
+    assert debtor["kind"] == "black" and debtor["initiators"] == ["ZY", "SHENG"] and debtor["legal_basis"][0]["document"]
     assert {t["kind"] for t in types} == {"red", "black"}
     measures = client.get("/api/v1/measures").json()
     assert all(m["legal_basis"] and m["implementers"] and m["list_types"] for m in measures)

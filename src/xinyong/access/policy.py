@@ -114,12 +114,21 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.commitments.act", "登记承诺履约情况", STAFF),
     Action("account.manage", "审核主体账户或发放激活码", OFFICE),
     # ---- evaluation (公共信用综合评价)
+    Action("evaluation.models", "查看评价模型", frozenset({S, K, U, OP})),
+    Action("evaluation.subject", "查看主体的评价结果", frozenset({S, K})),
+    Action("admin.evaluation.read", "查看公共信用综合评价", STAFF),
+    Action("admin.evaluation.run", "运行评价", OFFICE),
     #
     # ---- supervision (分级分类监管, 双随机, 诚信约谈)
     #
     # ---- exchange upstream (上报省平台, 死信重放)
     #
     # ---- sharing partners, inbound, change feed, exports
+    Action("partner.feed", "读取共享变更订阅", frozenset({P})),
+    Action("partner.export", "下载共享数据快照", frozenset({P})),
+    Action("partner.inbound", "上级平台下发名单或数据", frozenset({P})),
+    Action("admin.partners.read", "查看共享合作方及读取记录", OFFICE),
+    Action("admin.partners.manage", "登记或吊销共享合作方", OFFICE),
     #
     # ---- financing (信易贷)
     Action("fi.firm", "办理本企业的融资需求和授权", frozenset({S}), login="/account/login"),
@@ -129,6 +138,9 @@ ACTIONS: dict[str, Action] = _table(
     Action("fi.stats", "查看信易贷统计", AUDIT),
     #
     # ---- statistics and data quality (监测统计, 问题数据)
+    Action("admin.quality.read", "查看问题数据", STAFF_READ),
+    Action("admin.quality.act", "办理问题数据（整改通知、情况说明）", STAFF),
+    Action("quality.list", "查询本部门的问题数据", DEPT_API),
     #
 )
 

@@ -443,6 +443,12 @@ def _check_batch(session: Session, *, dept: Department, queries: list[str], matt
     writer = _Background(_write_log, db.connection, dialect, shared, subject_ids, kinds, refs, logged)
     try:
         results, persons = _results(values, others, matches, logged, reasons_of, entries)
+        provider = service.grade_provider()
+        if provider is not None:  # the current grade and its measures, one bulk lookup (evaluation)
+            graded = provider.bulk(session, [sid for sid in subject_ids if sid is not None])
+            for row, sid in zip(results, subject_ids, strict=True):
+                if sid is not None and sid in graded:
+                    row["evaluation"] = graded[sid]
         steps("answers")
     finally:
         writer.join()

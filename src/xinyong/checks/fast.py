@@ -43,6 +43,7 @@ _local = threading.local()
 # column positions in a row of _sql()
 SID, KIND, NAME, USCC, ID_MASKED, REGION, STATUS, LISTED = range(8)
 RID, ITEM, DECISION_NO, DECISION_DATE, SEVERITY, PUBLISH_FROM, PUBLISH_UNTIL, STATE, LAYOUT, PAYLOAD = range(8, 18)
+GRADE = 18  # the subject's current grade (service.register_grade_provider), looked up once per subject
 
 
 def _sql(dialect: str) -> str:
@@ -56,8 +57,9 @@ def _sql(dialect: str) -> str:
     # the list flag is computed once for the subject, not once per record row
     return ("SELECT s.id, s.kind, s.name, s.uscc, s.id_masked, s.region_code, s.status, s.listed, r.id, "
             f"r.item_code, r.decision_no, {day('decision_date')}, r.severity, {day('publish_from')}, "
-            f"{day('publish_until')}, r.state, r.layout_id, r.payload FROM (SELECT id, kind, name, uscc, id_masked, region_code, "
-            f"status, {listed} AS listed FROM subjects s WHERE uscc = {'%s' if pg else '?'}) s "
+            f"{day('publish_until')}, r.state, r.layout_id, r.payload, s.grade FROM (SELECT id, kind, name, uscc, id_masked, "
+            f"region_code, status, {listed} AS listed, {service.grade_sql('s.id')} AS grade FROM subjects s "
+            f"WHERE uscc = {'%s' if pg else '?'}) s "
             f"LEFT JOIN records r ON r.subject_id = s.id AND r.state IN "
             f"({', '.join(repr(x) for x in sorted(rules.LIVE_STATES))})")
 
@@ -98,7 +100,7 @@ def render(rows: list[tuple[Any, ...]], query: service.Query, *, engine: Any, de
     if rows and (rows[0][LISTED] or rows[0][KIND] == "natural_person"):
         return None
     out: dict[str, Any] = {"check_id": 0, "subject": None, "candidates": [], "ambiguous": False, "records": [],
-                           "lists": [], "measures": [], "reasons": [], "message": None}
+                           "lists": [], "measures": [], "reasons": [], "message": None, "evaluation": None}
     subject_id: int | None = None
     if not rows:
         result = "not_found"
@@ -107,6 +109,7 @@ def render(rows: list[tuple[Any, ...]], query: service.Query, *, engine: Any, de
         first = rows[0]
         subject_id = first[SID]
         out["subject"] = service.subject_brief(service.SubjectRow(*first[:7]))
+        out["evaluation"] = service.render_grade(first[GRADE])
         catalog = service.catalog()
         day = today.isoformat()
         records: list[dict[str, Any]] = []

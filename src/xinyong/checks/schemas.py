@@ -52,6 +52,7 @@ class CheckOut(BaseModel):
     lists: list[dict[str, Any]]
     measures: list[dict[str, Any]]
     message: str | None = None
+    evaluation: dict[str, Any] | None = None  # the current grade and its measures (公共信用综合评价)
 
 
 class BatchCheckOut(BaseModel):

@@ -17,12 +17,12 @@ import re
 import time
 import unicodedata
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy import and_, bindparam, exists, literal_column, select
 from sqlalchemy.orm import Session
 
 from xinyong.accounts.models import Department
@@ -149,6 +149,42 @@ def list_facts(entries: list[dict[str, Any]]) -> list[rules.ListFact]:
             for e in entries]
 
 
+# ---- the subject's grade (a later domain, evaluation, provides it) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GradeProvider:
+    """How answers carry the subject's current grade and its measures without checks importing evaluation:
+    `sql(ref)` is a scalar subquery over the subject id expression `ref` (one primary-key lookup inside the
+    check's own statement), `render` turns its value into the answer's "evaluation", `bulk` serves batches."""
+
+    sql: Callable[[str], str]
+    render: Callable[[Any], dict[str, Any] | None]
+    bulk: Callable[[Session, list[int]], dict[int, dict[str, Any]]]
+
+
+_grade_provider: list[GradeProvider] = []
+
+
+def register_grade_provider(provider: GradeProvider) -> None:
+    _grade_provider[:] = [provider]
+    _stmts.clear()
+
+
+def grade_provider() -> GradeProvider | None:
+    return _grade_provider[0] if _grade_provider else None
+
+
+def grade_sql(ref: str) -> str:
+    provider = grade_provider()
+    return provider.sql(ref) if provider else "NULL"
+
+
+def render_grade(value: Any) -> dict[str, Any] | None:
+    provider = grade_provider()
+    return provider.render(value) if provider and value is not None else None
+
+
 # ---- the hot path ----------------------------------------------------------------------------------
 
 _s = Subject.__table__
@@ -177,7 +213,7 @@ def listed_subjects(session: Session, subject_ids: list[int]) -> set[int]:
 
 def _statements() -> dict[str, Any]:
     # Built once: SQLAlchemy caches the compiled form of a statement object it sees again.
-    cols = (*_COLUMNS, _listed_flag())
+    cols: tuple[Any, ...] = (*_COLUMNS, _listed_flag(), literal_column(grade_sql("subjects.id")).label("grade"))
     return {
         "uscc": select(*cols).select_from(_JOIN).where(_s.c.uscc == bindparam("q")),
         "name": (select(*cols).select_from(_JOIN)
@@ -309,7 +345,8 @@ def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: 
     check_id = ids.next_id()
     subject_ids = list(dict.fromkeys(row.id for row in rows))
     out: dict[str, Any] = {"check_id": check_id, "subject": None, "candidates": [], "ambiguous": False,
-                           "records": [], "lists": [], "measures": [], "reasons": [], "message": None}
+                           "records": [], "lists": [], "measures": [], "reasons": [], "message": None,
+                           "evaluation": None}
     subject_id: int | None = None
     logged: str
     if len(subject_ids) > 1:
@@ -326,6 +363,7 @@ def answer(session: Session | None, rows: Sequence[Any], query: Query, *, dept: 
     else:
         subject_id = subject_ids[0]
         out["subject"] = subject_brief(rows[0])
+        out["evaluation"] = render_grade(getattr(rows[0], "grade", None))
         out["records"], facts = _visible(session, rows, today)
         if rows[0].listed and session is not None:
             out["lists"] = list_entries(session, subject_id, today)

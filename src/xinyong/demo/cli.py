@@ -14,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from xinyong.core import clock
 from xinyong.core.clock import FixedClock
+from xinyong.demo import history
 from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
+from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.files import write_files
 from xinyong.demo.financing import load_financing
 
@@ -117,6 +119,7 @@ def setup_firm_account(session: Any, *, subjects: int, seed: int, today: date) -
 def load_city(console: Console, *, subjects: int, seed: int, records: int | None, today: date,
               started: float) -> dict[str, Any]:
     from xinyong.core.db import session_scope
+    from xinyong.demo.sharing import setup_sharing
     from xinyong.ingest.service import ingest_file
 
     with session_scope() as session:
@@ -146,6 +149,10 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
     with session_scope() as session:
         firm = setup_firm_account(session, subjects=subjects, seed=seed, today=today)
         load_financing(session, subjects=subjects, seed=seed, today=today, firm_uscc=firm)
+    history.populate(today=today, seed=seed, subjects=subjects)
+    with session_scope() as session:
+        setup_sharing(session, today=today)
+    load_evaluation(console, today)
     summary = _summary(today)
     seconds = time.perf_counter() - started
     console.print(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeAlias
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,8 +31,8 @@ class Grade:
     run_id: int
 
 
-GradeChange = tuple[int, str | None, str]  # (subject_id, old grade or None, new grade)
-GradeListener = Callable[[Session, str, list[GradeChange]], None]
+GradeChange: TypeAlias = tuple[int, str | None, str]  # (subject_id, old grade or None, new grade)
+GradeListener: TypeAlias = Callable[[Session, str, list[GradeChange]], None]
 
 _listeners: list[GradeListener] = []
 

@@ -25,6 +25,7 @@ from xinyong.core import crypto
 from xinyong.core.identifiers import secondary_valid_expr
 from xinyong.ingest.loader import Loader
 from xinyong.ingest.payload import mask_column
+from xinyong.subjects.grams import grams_frame
 from xinyong.subjects.service import ID_HASH_PURPOSE, id_aad
 
 SECONDARY_SCHEMES = ("reg_no", "org_code", "tax_no", "inst_cert_no", "social_org_no")
@@ -182,6 +183,8 @@ class SubjectMatcher:
                 pl.lit(self.now).alias("created_at"), pl.lit(self.now).alias("updated_at"),
             )
             self.loader.insert("subjects", subjects)
+            orgs = subjects.filter(pl.col("kind") != "natural_person")
+            self.loader.insert("subject_grams", grams_frame(orgs.get_column("id"), orgs.get_column("name")))
             names = new.select(pl.col("_new_id").alias("subject_id"),
                                pl.col("_name").fill_null("").str.slice(0, 300).alias("name"),
                                pl.lit(self.today).alias("first_seen"),
@@ -255,6 +258,10 @@ class SubjectMatcher:
                                  [(name, self.now, sid) for name, sid in pairs])
         self.loader.execute_many("UPDATE subject_names SET last_seen = %s WHERE subject_id = %s AND last_seen IS NULL",
                                  [(self.today, sid) for _, sid in pairs])
+        # The search side table follows the name (subjects.grams): the old name's runs go, the new one's come.
+        self.loader.update_in("DELETE FROM subject_grams", "subject_id", [sid for _, sid in pairs])
+        orgs = changed.filter(pl.col("_kind") != "natural_person")
+        self.loader.insert("subject_grams", grams_frame(orgs.get_column("_subject_id"), orgs.get_column("_name")))
         names = changed.select(pl.col("_subject_id").alias("subject_id"), pl.col("_name").alias("name"),
                                pl.lit(self.today).alias("first_seen"), pl.lit(self.batch_id).alias("source_batch_id"))
         self.loader.insert("subject_names", names.with_columns(

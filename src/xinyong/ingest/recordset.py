@@ -138,8 +138,21 @@ class RecordWriter:
             return
         new = self._secrets(new, clear, [c for c in clear.columns if c != "_row"])
         self.loader.insert("records", new.select(RECORD_COLUMNS))
+        self._due(new)
         self.counts.accepted += new.height
         self.counts.late += int(new.get_column("late").sum())
+
+    def _due(self, new: pl.DataFrame) -> None:
+        """When the chunk's records in force leave publication, for the daily job (records.models.RecordDue):
+        one row per end day, its ids as a JSON array. A few hundred narrow rows per chunk, no index."""
+        due = (new.filter((pl.col("state") == "active") & pl.col("publish_until").is_not_null())
+               .group_by("publish_until").agg(pl.col("id").sort()))
+        if due.height == 0:
+            return
+        self.loader.insert("record_due", due.select(  # ids: the table's own default
+            pl.col("publish_until").alias("due_on"),
+            pl.concat_str([pl.lit("["), pl.col("id").cast(pl.List(pl.String)).list.join(","), pl.lit("]")])
+            .alias("ids")))
 
     def _existing(self, keys: list[str]) -> pl.DataFrame:
         """The current version of each key: written earlier in this batch, else stored before.

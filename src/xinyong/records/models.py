@@ -83,6 +83,20 @@ class Record(Base):
     secret_hashes: Mapped[str | None] = mapped_column(Text)
 
 
+class RecordDue(Base):
+    """When records may leave publication: a small side table the daily end-of-publication job reads instead of
+    an index on records.publish_until that every bulk load would maintain. One row per day and writer call:
+    the ids (a compact JSON array) of active records whose window ends that day (publish_until, exclusive).
+    Appended set-based by whoever writes a window (ingest per chunk, records.service); the job takes the rows
+    that are due, and puts back the ids that may still need it (under objection, or a later window)."""
+
+    __tablename__ = "record_due"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    ids: Mapped[str] = mapped_column(Text)
+
+
 class RecordEvent(Base):
     """What happened to a record after ingest: objection, correction, repair, revocation, expiry."""
 

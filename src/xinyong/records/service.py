@@ -30,7 +30,7 @@ from xinyong.core.db import engine_of, new_session, utcnow
 from xinyong.core.errors import Forbidden, NotFound
 from xinyong.core.identifiers import mask_citizen_id, normalize_code
 from xinyong.records import rules
-from xinyong.records.models import STATE_LABELS, PayloadLayout, Record, RecordEvent
+from xinyong.records.models import STATE_LABELS, PayloadLayout, Record, RecordDue, RecordEvent
 from xinyong.subjects.models import Subject
 
 SECRET_PURPOSE = "record_secret"
@@ -313,11 +313,22 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
                  version=version, supersedes_id=current.id if current else None)
     session.add(rec)
     session.flush()
+    note_due(session, [rec])
     if current is not None:
         _transition(session, current, "superseded", actor, f"被第 {rec.version} 版取代")
     audit.record(session, actor=actor, action="record.add", entity="record", entity_id=rec.id,
                  after={"item": item_code, "decision_no": decision_no, "version": rec.version})
     return rec
+
+
+def note_due(session: Session, records: list[Record]) -> None:
+    """Tell the daily end-of-publication job when these records' windows end (records.models.RecordDue)."""
+    by_day: dict[date, list[int]] = {}
+    for rec in records:
+        if rec.publish_until is not None:
+            by_day.setdefault(rec.publish_until, []).append(rec.id)
+    for day, ids in by_day.items():
+        session.add(RecordDue(due_on=day, ids=json.dumps(ids)))
 
 
 def get_record(session: Session, record_id: int) -> Record:
@@ -364,6 +375,7 @@ def set_state(session: Session, record_id: int, to_state: str, *, actor: str, no
 def end_publication(session: Session, record_id: int, on: date, *, actor: str, reason: str) -> Record:
     rec = get_record(session, record_id)
     rec.publish_until = min(rec.publish_until or on, on)
+    note_due(session, [rec])
     session.add(RecordEvent(record_id=rec.id, actor=actor, action="unpublish", from_state=rec.state,
                             to_state=rec.state, note=reason))
     return rec

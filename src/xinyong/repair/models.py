@@ -1,4 +1,4 @@
-"""Repair applications; and the index the daily end-of-publication job needs on records."""
+"""Repair applications."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from sqlalchemy import Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
-from xinyong.records.models import Record
 
 
 class RepairApplication(Base):
@@ -40,10 +39,3 @@ class RepairApplication(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-# The daily job ends publication of records whose window is over: a partial index over the rows it can touch
-# (state 'active' with an end date), so the job reads an index range instead of scanning millions of records.
-Index("ix_records_active_until", Record.publish_until,
-      postgresql_where=(Record.state == "active") & Record.publish_until.is_not(None),
-      sqlite_where=(Record.state == "active") & Record.publish_until.is_not(None))

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, insert, literal, select, update
+from sqlalchemy import String, and_, column, delete, insert, literal, select, table, text, update
 from sqlalchemy.orm import Session
 
 from xinyong.access.actors import Actor
@@ -28,7 +28,7 @@ from xinyong.core.errors import NotFound, Refused, RuleViolation
 from xinyong.core.jobs import register_daily
 from xinyong.lists import service as lists
 from xinyong.records import service as records
-from xinyong.records.models import Record, RecordEvent
+from xinyong.records.models import Record, RecordDue, RecordEvent
 from xinyong.repair import rules
 from xinyong.repair.models import RepairApplication
 from xinyong.repair.rules import Role, State
@@ -261,13 +261,36 @@ def flag_overdue(session: Session, today: date) -> int:
 
 # ---------------------------------------------------------------- automatic end of publication
 
+_DUE = table("xinyong_due", column("id"))
+
+
+def _due_ids(session: Session, today: date) -> None:
+    """The ids the due-date table names for today or earlier, into the transaction's temporary table."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("CREATE TEMP TABLE IF NOT EXISTS xinyong_due (id bigint PRIMARY KEY) ON COMMIT DROP"))
+        session.execute(text("TRUNCATE xinyong_due"))
+        session.execute(text("INSERT INTO xinyong_due SELECT DISTINCT (jsonb_array_elements_text(ids::jsonb))::bigint "
+                             "FROM record_due WHERE due_on <= :today"), {"today": today})
+        session.execute(text("ANALYZE xinyong_due"))  # so that a day's few ids are read by key, not by a scan
+    else:
+        session.execute(text("CREATE TEMP TABLE IF NOT EXISTS xinyong_due (id INTEGER PRIMARY KEY)"))
+        session.execute(text("DELETE FROM temp.xinyong_due"))
+        session.execute(text("INSERT OR IGNORE INTO xinyong_due SELECT j.value FROM record_due d, json_each(d.ids) j "
+                             "WHERE d.due_on <= :today"), {"today": today.isoformat()})
+
+
 def expire_publication(session: Session, today: date) -> int:
     """Daily job: records whose window is over (publish_until is exclusive) leave publication, set-based.
 
     Records under objection are left alone: the objection's outcome decides, and the next run expires them.
     One RecordEvent per record (INSERT … SELECT) and one audit event for the run, not one per record.
+    The records are found through the small due-date table (records.models.RecordDue), not an index every
+    bulk load would keep up: its rows due today or earlier are taken, and the ids that may still need ending
+    (under objection, or whose window moved later) are put back, due tomorrow or at their window's end.
     """
-    due = and_(Record.state == "active", Record.publish_until.is_not(None), Record.publish_until <= today)
+    _due_ids(session, today)
+    candidates = Record.id.in_(select(_DUE.c.id))
+    due = and_(candidates, Record.state == "active", Record.publish_until.is_not(None), Record.publish_until <= today)
     now = utcnow()
     session.execute(insert(RecordEvent).from_select(
         ["record_id", "at", "actor", "action", "from_state", "to_state", "note"],
@@ -277,6 +300,16 @@ def expire_publication(session: Session, today: date) -> int:
     result = session.execute(update(Record).where(due).values(state="expired")
                              .execution_options(synchronize_session=False))
     count = int(getattr(result, "rowcount", 0) or 0)
+    session.execute(delete(RecordDue).where(RecordDue.due_on <= today))
+    later = session.execute(select(Record.id, Record.publish_until).where(
+        candidates, Record.state.in_(("active", "objection")), Record.publish_until.is_not(None))).all()
+    tomorrow = today + timedelta(days=1)
+    by_day: dict[date, list[int]] = {}
+    for rid, until in later:
+        by_day.setdefault(max(until or tomorrow, tomorrow), []).append(int(rid))
+    for day, ids in sorted(by_day.items()):
+        session.add(RecordDue(due_on=day, ids=json.dumps(sorted(ids))))
+    session.flush()
     if count:
         audit.record(session, actor="system", action="records.expire", entity="record", entity_id=None,
                      after={"count": count, "on": today})

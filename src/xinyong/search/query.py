@@ -13,6 +13,8 @@ from functools import cache
 
 from opencc import OpenCC
 
+from xinyong.subjects.grams import LOOSE
+
 MAX_QUERY_CHARS = 100
 MIN_QUERY_CHARS = 2
 # Typo candidates cost one OR-ed pattern per character; past this length a typo search is pointless.
@@ -20,7 +22,7 @@ MAX_FUZZY_CHARS = 40
 
 # Punctuation that stored names spell in either width or style: （） vs (), 【】 vs []. After NFKC the
 # query has one form; in patterns these become a single-character wildcard, so both forms match.
-_LOOSE = frozenset("()[]【】〔〕〈〉《》<>{}「」『』\"'“”‘’·•・")
+_LOOSE = LOOSE  # the side table of two-character runs (subjects.grams) leaves them out as well
 # What the API schema states about q: at least MIN_QUERY_CHARS characters that are not punctuation of the kind
 # above, whitespace or control characters (the rest is ignored, so a query of only those is refused).
 _COUNTED = "[^\\s\\x00-\\x1f\\x7f" + "".join("\\" + ch if ch in "[]\\^-" else ch for ch in sorted(_LOOSE)) + "]"

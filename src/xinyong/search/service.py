@@ -142,8 +142,8 @@ def _typo_hits(session: Session, sql: SearchSQL, q: Query, seen: set[int], wante
 def _short_typo_hits(session: Session, sql: SearchSQL, q: Query) -> list[_Hit]:
     """A wrong character inside a 4–5 character query leaves no 3-character run for the index.
 
-    Asked only when nothing else matched: SQLite answers two-character runs from the index vocabulary;
-    PostgreSQL scans, stopping at TYPO_CANDIDATES matches (a whole-table scan when there are none).
+    Asked only when nothing else matched: two-character runs are answered by the side table of such runs
+    (subjects.grams); patterns with none scan, stopping at TYPO_CANDIDATES matches.
     """
     patterns = [p for p in q.typo_patterns(index_only=False) if not p.runs()]
     if not patterns:

@@ -5,7 +5,8 @@ the index and never in the results):
     name_rows(session, patterns, limit)  — names matching any of the LIKE patterns
     code_rows(session, fragment, limit)  — unified codes containing the fragment
 The trigram index narrows the candidates; a LIKE on subjects.name (with ESCAPE) decides, so index
-quirks never change what is found, only how fast.
+quirks never change what is found, only how fast. Patterns without a run of three characters ("华为", "恒_机械")
+go to the side table of two-character runs (subjects.grams, `subject_grams`) on both databases.
 
 DDL: `install_search_sql(connection)` creates the index objects (the Alembic migration calls it);
 DDL events on the subjects table do the same for `Base.metadata.create_all` (tests, `xinyong init`).
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from xinyong.core.db import dialect_name
 from xinyong.search.query import Pattern
+from xinyong.subjects.grams import START, query_gram
 from xinyong.subjects.models import Subject
 
 log = logging.getLogger("xinyong.search")
@@ -54,6 +56,46 @@ def _pg_like(pattern: Pattern) -> str:
     return "ILIKE" if any(ch.isascii() and ch.isalpha() for part in pattern.parts for ch in part) else "LIKE"
 
 
+def gram_plan(pattern: Pattern) -> list[str] | None:
+    """The side table's grams (subjects.grams) every name matching the pattern has: for a pattern with no run a
+    trigram index can use ("华为", "恒_机械"). At most two, the first most selective: the name's start when the
+    pattern is anchored, else a run of the longest part. None when no part has two characters."""
+    grams: list[str] = []
+    first = pattern.parts[0]
+    if (pattern.anchored or pattern.whole) and len(first) >= 2 and (g := query_gram(first[:2])) is not None:
+        grams.append(START + g)
+    for part in sorted(pattern.parts, key=len, reverse=True):
+        if len(grams) >= 2 or len(part) < 2:
+            break
+        g = next((g for i in range(len(part) - 1) if (g := query_gram(part[i:i + 2])) is not None), None)
+        if g is not None and g not in grams and START + g not in grams:  # "^华为" already implies "华为"
+            grams.append(g)
+    return grams or None
+
+
+def gram_rows(session: Session, patterns: Sequence[Pattern], limit: int,
+              like: str | Callable[[Pattern], str]) -> list[Row] | None:
+    """Names matching any pattern, found through the two-character side table (an intersection of its index
+    ranges), the LIKE deciding as everywhere. None when a pattern has no gram (the caller scans)."""
+    plans = [gram_plan(p) for p in patterns]
+    if any(plan is None for plan in plans):
+        return None
+    out: dict[int, Row] = {}
+    for pattern, plan in zip(patterns, plans, strict=True):
+        assert plan is not None
+        params: dict[str, Any] = {"limit": limit}
+        joins = "".join(f" JOIN subject_grams g{i} ON g{i}.gram = :g{i} AND g{i}.subject_id = g0.subject_id"
+                        for i in range(1, len(plan)))
+        params.update({f"g{i}": g for i, g in enumerate(plan)})
+        where = _like_clause([pattern], like, params)
+        for row in _rows(session, f"SELECT {_COLUMNS} FROM subject_grams g0{joins} JOIN subjects s ON s.id = g0.subject_id "
+                                  f"WHERE g0.gram = :g0 AND {_ORG} AND {where} LIMIT :limit", params):
+            out.setdefault(row[0], row)
+        if len(out) >= limit:
+            break
+    return list(out.values())[:limit]
+
+
 class PostgresSearch:
     """GIN trigram indexes (partial: organisations only). ILIKE with literal runs of ≥3 characters uses them."""
 
@@ -62,7 +104,17 @@ class PostgresSearch:
         where = _like_clause(patterns, _pg_like, params)
         sql = f"SELECT {_COLUMNS} FROM subjects s WHERE {_ORG} AND {where} LIMIT :limit"
         if not all(p.runs() for p in patterns):
-            return _rows(session, sql, params)  # no trigram to use: a scan that stops at `limit`
+            # Two-character runs: the side table, one subject looked up by key per entry. Left to itself the
+            # planner hashes the whole subjects table for a common pair ("工程": 110 ms instead of a few).
+            session.execute(text("SET LOCAL enable_hashjoin = off"))
+            session.execute(text("SET LOCAL enable_mergejoin = off"))
+            try:
+                found = gram_rows(session, patterns, limit, _pg_like)
+            finally:
+                session.execute(text("SET LOCAL enable_hashjoin = on"))
+                session.execute(text("SET LOCAL enable_mergejoin = on"))
+            # no run of two characters either: a scan that stops at `limit`
+            return found if found is not None else _rows(session, sql, params)
         # With a LIMIT the planner bets on a sequential scan finding matches early; for rare names it
         # reads the whole table. The trigram index is never slower here, so insist on it.
         session.execute(text("SET LOCAL enable_seqscan = off"))
@@ -100,42 +152,15 @@ class SqliteSearch:
                 phrases[0] = "^" + phrases[0]
             groups.append("(" + " AND ".join(phrases) + ")")
         if not groups:
-            pairs = self._pair_groups(session, patterns)
-            if pairs is None and all(p.anchored or p.whole for p in patterns):
-                return []  # a two-character name, or a prefix no indexed name starts with: not worth a scan
-            if pairs is None:
-                # One-character runs, or two characters seen only at the end of names: a bounded scan.
-                return _rows(session, f"SELECT {_COLUMNS} FROM subjects s WHERE {_ORG} AND {where} LIMIT :limit",
-                             params)
-            groups = pairs
+            found = gram_rows(session, patterns, limit, "LIKE")  # two-character runs: the side table
+            if found is not None:
+                return found
+            # One-character runs only: a bounded scan.
+            return _rows(session, f"SELECT {_COLUMNS} FROM subjects s WHERE {_ORG} AND {where} LIMIT :limit", params)
         params["match"] = "name : (" + " OR ".join(groups) + ")"
         # CROSS JOIN keeps the FTS table as the outer loop, so LIMIT stops the posting-list walk early.
         return _rows(session, f"SELECT {_COLUMNS} FROM subjects_fts f CROSS JOIN subjects s ON s.id = f.rowid "
                               f"WHERE subjects_fts MATCH :match AND {_ORG} AND {where} LIMIT :limit", params)
-
-    def _pair_groups(self, session: Session, patterns: Sequence[Pattern]) -> list[str] | None:
-        """MATCH groups for patterns whose longest run is two characters, from the index vocabulary.
-
-        The trigram index cannot look up "恒达", but its vocabulary lists the trigrams starting with it
-        ("恒达机", "恒达商", …): a range read, no extra index to keep up at ingest. "恒达_械" becomes
-        the phrases "恒达机械", "恒达商械", …; a bare pair becomes its trigrams. A pair that ends names
-        has no such trigram: None asks for the scan when no pattern has any.
-        """
-        groups: list[str] = []
-        for pattern in patterns:
-            if pattern.whole and len(pattern.like()) < 3:
-                continue  # a whole two-character name has no trigram at all
-            at = next((i for i, part in enumerate(pattern.parts) if len(part) == 2), None)
-            if at is None:
-                return None
-            pair = pattern.parts[at]
-            terms = [r[0] for r in session.execute(
-                text("SELECT term FROM subjects_fts_vocab WHERE term >= :lo AND term < :hi AND col = 'name' "
-                     "LIMIT 2000"), {"lo": pair.lower(), "hi": pair.lower() + "\U0010ffff"})]
-            after = pattern.parts[at + 1] if at + 1 < len(pattern.parts) else ""
-            anchor = "^" if at == 0 and (pattern.anchored or pattern.whole) else ""
-            groups += [anchor + fts_phrase(t + after) for t in terms if len(t) == 3]
-        return groups or None
 
     def code_rows(self, session: Session, fragment: str, limit: int) -> list[Row]:
         params: dict[str, Any] = {"limit": limit, "code": f"%{fragment}%", "match": "uscc : " + fts_phrase(fragment)}

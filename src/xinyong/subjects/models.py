@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyong.core.db import Base, BigId, UtcDateTime, utcnow
@@ -68,3 +77,19 @@ class SubjectName(Base):
     first_seen: Mapped[date] = mapped_column(Date)
     last_seen: Mapped[date | None] = mapped_column(Date)
     source_batch_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class SubjectGram(Base):
+    """The two-character runs of organisations' current names (lower case), for searches too short for a
+    trigram index ("华为", "德州"). `^` + the first two characters marks a name's start (prefix searches).
+
+    Kept by the code that sets names: subjects.service (create, rename) and the ingest matcher (bulk
+    create, registration renames), both through subjects.grams. Natural persons have none.
+    """
+
+    __tablename__ = "subject_grams"
+    __table_args__ = (PrimaryKeyConstraint("gram", "subject_id", name="pk_subject_grams"),
+                      {"sqlite_with_rowid": False})
+
+    gram: Mapped[str] = mapped_column(String(3).with_variant(String(3, collation="C"), "postgresql"))
+    subject_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))

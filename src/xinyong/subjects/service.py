@@ -12,6 +12,7 @@ from xinyong.core import clock, crypto
 from xinyong.core.errors import NotFound, Refused
 from xinyong.core.identifiers import check_citizen_id, check_uscc, mask_citizen_id, uscc_subject_kind
 from xinyong.core.regions import lookup_region
+from xinyong.subjects import grams
 from xinyong.subjects.models import KIND_LABELS, KINDS, Subject, SubjectIdentifier, SubjectName
 
 ID_HASH_PURPOSE = "citizen_id"
@@ -85,6 +86,7 @@ def upsert_organisation(session: Session, *, uscc: str, name: str, kind: str | N
         session.add(subject)
         session.flush()
         session.add(SubjectName(subject_id=subject.id, name=subject.name, first_seen=seen, source_batch_id=batch_id))
+        grams.set_names(session, [(subject.id, subject.name)])
     elif name.strip() and name.strip() != subject.name:
         rename(session, subject, name.strip(), seen, batch_id)
     for scheme, value in (secondary or {}).items():
@@ -101,6 +103,9 @@ def rename(session: Session, subject: Subject, new_name: str, seen: date, batch_
         current.last_seen = seen
     session.add(SubjectName(subject_id=subject.id, name=new_name, first_seen=seen, source_batch_id=batch_id))
     subject.name = new_name
+    if subject.kind != "natural_person":
+        session.flush()
+        grams.set_names(session, [(subject.id, new_name)])
 
 
 def upsert_person(session: Session, citizen_id: str, name: str) -> Subject:

@@ -64,6 +64,7 @@ def _rule(methods: str, path: str, limit: Callable[[], int], what: str) -> Rule:
 _CASE = r"[^/]+"
 RULES: tuple[Rule, ...] = (
     _rule("POST", r"/api/v1/batches", _upload_bytes, "上传的文件"),
+    _rule("POST", r"/api/v1/exchange/inbound", _upload_bytes, "上传的文件"),
     _rule("POST", r"/api/v1/checks/batch", _upload_bytes, "上传的核查名单"),
     _rule("POST", r"/admin/checks/batch", _upload_bytes, "上传的核查名单"),
     _rule("POST", r"/(objections|repair|complaints)/new", _attachment_form_bytes, "提交的材料（含附件）"),
