@@ -18,9 +18,9 @@ from xinyong.audit_cli import app as audit_app
 from xinyong.core.errors import DomainError
 from xinyong.core.logging import setup_logging
 from xinyong.core.settings import get_settings
-from xinyong.financing.cli import app as fi_app
-from xinyong.exchange.sharing.cli import app as partner_app
 from xinyong.evaluation_cli import app as evaluation_app
+from xinyong.exchange.sharing.cli import app as partner_app
+from xinyong.financing.cli import app as fi_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.subject_accounts.cli import app as account_app
