@@ -21,6 +21,7 @@ from xinyong.core.settings import get_settings
 from xinyong.evaluation_cli import app as evaluation_app
 from xinyong.exchange import cli as exchange_cli
 from xinyong.exchange.sharing.cli import app as partner_app
+from xinyong.financing.cli import app as fi_app
 from xinyong.keys_cli import app as keys_app
 from xinyong.keys_cli import db_app
 from xinyong.stats.cli import app as stats_app
@@ -61,6 +62,7 @@ def worker(interval: Annotated[float, typer.Option(help="间隔（秒）：每�
     load_domains()  # every domain's jobs, listeners and upstream sources
     exchange_cli.worker(interval=interval, once=once, no_jobs=no_jobs)
 
+app.add_typer(fi_app, name="fi")
 
 T = TypeVar("T")
 err = Console(stderr=True)

@@ -9,6 +9,7 @@ from xinyong.core import audit as core_audit
 from xinyong.evaluation import models as evaluation_models
 from xinyong.exchange import models as exchange_models
 from xinyong.exchange.sharing import models as sharing_models
+from xinyong.financing import models as financing_models
 from xinyong.ingest import models as ingest_models
 from xinyong.joint import models as joint_models
 from xinyong.lists import models as lists_models
@@ -44,4 +45,5 @@ ALL = [
     sharing_models,
     supervision_models,
     stats_models,
+    financing_models,
 ]

@@ -20,6 +20,9 @@ BANK = Actor(ActorKind.BANK, "bank:test")
 # plus changing one's own password (session.password): own credentials, not platform data
 AUDITOR_READS = {"admin.page", "admin.oversight", "audit.read", "session.password", "admin.quality.read",
                  "admin.stats.read", "admin.stats.report"}
+AUDITOR_READS |= {"fi.stats"}  # 信易贷 statistics
+# what banks may do besides the public actions: their own financing business (信易贷)
+BANK_ACTIONS = {"fi.bank", "fi.bank.report"}
 
 
 def test_auditors_are_allowed_only_reading_actions() -> None:
@@ -35,6 +38,7 @@ def test_banks_and_partners_have_only_public_actions() -> None:
         assert all(a.kinds == policy.EVERYONE or a.kinds == {kind} for a in policy.ACTIONS.values() if kind in a.kinds)
     partner_own = {a.name for a in policy.ACTIONS.values() if a.kinds == {ActorKind.PARTNER}}
     assert partner_own == {"partner.feed", "partner.export", "partner.inbound"}
+    assert all(policy.ACTIONS[name].kinds == {ActorKind.BANK} for name in BANK_ACTIONS)
 
 
 def test_every_action_names_its_purpose_in_chinese() -> None:

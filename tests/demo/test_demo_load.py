@@ -64,11 +64,13 @@ def test_run_demo_loads_and_a_second_run_adds_nothing(db: Session) -> None:
     from xinyong.demo.departments import DEMO_FIRM_PASSWORD
     from xinyong.subject_accounts import service as subject_accounts
 
-    firm = db.scalars(select(SubjectAccount)).one()
+    firm = db.scalars(select(SubjectAccount).order_by(SubjectAccount.id)).first()  # then the financing firms
+    assert firm is not None
+    accounts = db.scalar(select(func.count()).select_from(SubjectAccount))
     assert firm.status == "active" and firm.activated_by == "demo"
     assert subject_accounts.authenticate(db, firm.uscc, DEMO_FIRM_PASSWORD, address="127.0.0.1").id == firm.id
     db.rollback()
     second = run_demo(subjects=12, seed=3, console=console, today=date.today())
     assert second["loaded"]["accepted"] == 0
     assert db.scalar(select(func.count()).select_from(Record)) == records
-    assert db.scalar(select(func.count()).select_from(SubjectAccount)) == 1
+    assert db.scalar(select(func.count()).select_from(SubjectAccount)) == accounts

@@ -23,7 +23,7 @@ from xinyong.access import policy
 from xinyong.access.actors import ANONYMOUS, Actor, actor_for_account, actor_for_dept, actor_for_user
 from xinyong.accounts import service as accounts
 from xinyong.accounts.models import Department, User
-from xinyong.accounts.sessions import session_principal
+from xinyong.accounts.sessions import current_session, session_principal
 from xinyong.core.db import new_session
 from xinyong.core.errors import Forbidden, Unauthorized
 
@@ -84,6 +84,28 @@ def _actor_for_key(db: Session, key: str) -> Actor:
     return actor_for_dept(accounts.department_for_key(db, key))
 
 
+# Later parties whose users log in to pages (bank users) keep a login session of `accounts/sessions.py` that
+# names neither a staff user nor an account, and register a resolver: given the session row's id it returns
+# that party's Actor, or None when the session is not one of theirs.
+SessionResolver = Callable[[Session, int], "Actor | None"]
+_session_resolvers: list[SessionResolver] = []
+
+
+def register_session_resolver(resolver: SessionResolver) -> None:
+    if resolver not in _session_resolvers:
+        _session_resolvers.append(resolver)
+
+
+def _actor_for_session(db: Session, request: Request) -> Actor:
+    row = current_session(db, request) if _session_resolvers else None
+    if row is not None and row.user_id is None and row.account_id is None:
+        for resolver in _session_resolvers:
+            actor = resolver(db, row.id)
+            if actor is not None:
+                return actor
+    return ANONYMOUS
+
+
 def actor_of(db: Session, request: Request) -> Actor:
     """Who is calling: an API key (a wrong or revoked one is a 401, never anonymous), else a staff user's or an
     organisation account's session, else the public."""
@@ -97,7 +119,7 @@ def actor_of(db: Session, request: Request) -> Actor:
         elif account is not None:
             actor = actor_for_account(account)
         else:
-            actor = ANONYMOUS
+            actor = _actor_for_session(db, request)
     request.state.actor = actor.label
     return actor
 

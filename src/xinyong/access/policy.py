@@ -144,6 +144,11 @@ ACTIONS: dict[str, Action] = _table(
     Action("admin.partners.manage", "登记或吊销共享合作方", OFFICE),
     #
     # ---- financing (信易贷)
+    Action("fi.firm", "办理本企业的融资需求和授权", frozenset({S}), login="/account/login"),
+    Action("fi.bank", "办理金融机构的信易贷业务（产品、接单、反馈）", frozenset({B}), login="/bank/login"),
+    Action("fi.bank.report", "查看企业授权的信用报告", frozenset({B}), login="/bank/login"),
+    Action("fi.manage", "管理金融机构、用户和密钥", OFFICE),
+    Action("fi.stats", "查看信易贷统计", AUDIT),
     #
     # ---- statistics and data quality (监测统计, 问题数据)
     Action("admin.stats.read", "查看监测统计", STAFF_READ),

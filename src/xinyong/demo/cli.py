@@ -19,6 +19,7 @@ from xinyong.demo.departments import DEMO_FIRM_PASSWORD, DEMO_USERS, DEPARTMENTS
 from xinyong.demo.evaluation import load_evaluation
 from xinyong.demo.exchange import setup_exchange
 from xinyong.demo.files import write_files
+from xinyong.demo.financing import load_financing
 from xinyong.demo.stats import build_stats
 from xinyong.demo.supervision import load_supervision
 
@@ -155,6 +156,8 @@ def load_city(console: Console, *, subjects: int, seed: int, records: int | None
         setup_sharing(session, today=today)
     load_evaluation(console, today)
     load_supervision(today=today, seed=seed)
+    with session_scope() as session:
+        load_financing(session, subjects=subjects, seed=seed, today=today, firm_uscc=firm)
     setup_exchange(today=today)
     build_stats(console, today=today)
     summary = _summary(today)

@@ -100,9 +100,12 @@ def record_rows(item: Any, recs: list[Any]) -> tuple[list[str], list[dict[str, A
     return columns, rows
 
 
-def report_sections(session: Session, subject: Subject, audience: str, today: date) -> list[SubjectSection]:
+def report_sections(session: Session, subject: Subject, audience: str, today: date,
+                    items: frozenset[str] | None = None) -> list[SubjectSection]:
     catalog = get_catalog()
     visible = records.visible_records(session, subject.id, audience, today)
+    if items is not None:  # an authorised report shows only the items its grant covers
+        visible = [rec for rec in visible if rec.item_code in items]
     by_item: dict[str, list[Any]] = {}
     for rec in visible:
         by_item.setdefault(rec.item_code, []).append(rec)
@@ -132,11 +135,11 @@ def report_sections(session: Session, subject: Subject, audience: str, today: da
 
 
 def report_data(session: Session, subject: Subject, *, audience: str = "public", today: date | None = None,
-                issued_at: datetime | None = None) -> dict[str, Any]:
+                issued_at: datetime | None = None, items: frozenset[str] | None = None) -> dict[str, Any]:
     issued = issued_at or now_cst()
     today = today or issued.date()
     basic = subjects.subject_out(session, subject)
-    sections = report_sections(session, subject, audience, today)
+    sections = report_sections(session, subject, audience, today, items)
     return {
         "issuer": get_settings().issuer,
         "title": "公共信用信息报告" + ("（自然人·部门核查专用）" if subject.kind == "natural_person" else ""),
@@ -214,11 +217,15 @@ def show_code(code: str) -> str:
 
 
 def issue(session: Session, subject: Subject, *, requested_by: str, audience: str = "public",
-          purpose: str | None = None) -> tuple[Report, bytes]:
-    """Number, render and store a PDF report. Returns the stored row and the PDF bytes."""
+          purpose: str | None = None, items: frozenset[str] | None = None,
+          title: str | None = None) -> tuple[Report, bytes]:
+    """Number, render and store a PDF report. Returns the stored row and the PDF bytes. `items` limits the
+    records to those catalog items (an authorised report), `title` replaces the report's title."""
     from xinyong.reports import pdf
 
-    data = report_data(session, subject, audience=audience)
+    data = report_data(session, subject, audience=audience, items=items)
+    if title:
+        data["title"] = title
     basic = data["subject"]
     # Whole seconds: the issue time is inside the verification code and must read back the same.
     issued_at = data["issued_at"].replace(microsecond=0)

@@ -51,6 +51,7 @@ ROUTER_MODULES = [
     "xinyong.evaluation.routes",
     "xinyong.supervision.routes",
     "xinyong.stats.routes",
+    "xinyong.financing.routes",
     "xinyong.audit_routes",
 ]
 
