@@ -25,7 +25,7 @@ from xinyong.core.clock import today as legal_today
 from xinyong.core.jobs import register_daily
 from xinyong.evaluation.grades import register_grade_listener
 from xinyong.exchange.models import OutboxEvent
-from xinyong.exchange.outbox import Outcome, enqueue, register_deliverer
+from xinyong.exchange.outbox import DeliveryFailed, enqueue, register_deliverer
 from xinyong.financing.models import Cursor, Grant, Institution
 from xinyong.lists.models import ListEntry
 from xinyong.records import rules as record_rules
@@ -130,33 +130,40 @@ def scan(db: Session, today: date | None = None) -> int:
     return count
 
 
-def deliver(db: Session, events: list[OutboxEvent]) -> dict[int, Outcome]:
-    """POST each event to its institution's webhook (a checked public address), signed with its key."""
+def deliver(target_code: str, batch_id: str, events: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """POST each event to its institution's webhook (a checked public address), signed with its key.
+
+    The exchange worker's contract: the answer names rejected keys (permanent: no address, a refused address);
+    a connection failure or a non-2xx answer raises DeliveryFailed, so the batch is retried with back-off (a
+    receiver keeps one copy per event id)."""
+    from xinyong.core.db import new_session
     from xinyong.joint.webhooks import check_target
 
-    out: dict[int, Outcome] = {}
+    out: dict[str, tuple[str, str]] = {}
+    with new_session() as db:
+        inst = db.get(Institution, int(target_code.split(":", 1)[1]))
+        url = inst.webhook_url if inst is not None else None
+        inst_id = inst.id if inst is not None else None
+    if inst_id is None or not url:
+        return {ev["key"]: ("rejected", "金融机构未登记接收地址") for ev in events}
+    try:
+        checked = check_target(url)
+    except Exception as exc:
+        return {ev["key"]: ("rejected", str(exc)[:300]) for ev in events}
+    secret = webhook_secret(inst_id).encode()
     with httpx.Client(timeout=5.0, follow_redirects=False) as client:
         for ev in events:
-            inst = db.get(Institution, int(ev.target.split(":", 1)[1]))
-            if inst is None or not inst.webhook_url:
-                out[ev.id] = ("rejected", "金融机构未登记接收地址")
-                continue
-            try:
-                checked = check_target(inst.webhook_url)
-            except Exception as exc:
-                out[ev.id] = ("rejected", str(exc)[:300])
-                continue
-            body = json.dumps({"event": ev.event_type, "id": ev.key, "data": json.loads(ev.payload)},
+            body = json.dumps({"event": ev["type"], "id": ev["key"], "data": ev["data"]},
                               ensure_ascii=False).encode("utf-8")
-            signature = "sha256=" + hmac.new(webhook_secret(inst.id).encode(), body, hashlib.sha256).hexdigest()
+            signature = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
             try:
                 response = client.post(checked.pinned_url(), content=body, extensions={"sni_hostname": checked.host},
                                        headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature,
-                                                "Host": checked.host_header(), "X-Xinyong-Event": ev.event_type})
+                                                "Host": checked.host_header(), "X-Xinyong-Event": ev["type"]})
             except httpx.HTTPError as exc:
-                out[ev.id] = ("error", f"连接失败：{type(exc).__name__}")
-                continue
-            out[ev.id] = None if 200 <= response.status_code < 300 else ("error", f"HTTP {response.status_code}")
+                raise DeliveryFailed(f"金融机构接收地址连接失败：{type(exc).__name__}，稍后自动重试") from exc
+            if not 200 <= response.status_code < 300:
+                raise DeliveryFailed(f"金融机构接收地址返回 HTTP {response.status_code}，稍后自动重试")
     return out
 
 
