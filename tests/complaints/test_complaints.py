@@ -111,6 +111,9 @@ def test_refusals_and_idempotency(client: Any, db: Session) -> None:
     a = client.post("/api/v1/complaints", json=_body(), headers={"Idempotency-Key": "c-1"})
     b = client.post("/api/v1/complaints", json=_body(), headers={"Idempotency-Key": "c-1"})
     assert a.json() == b.json() and count_rows(db, Complaint) == 1
+    other = client.post("/api/v1/complaints", json=_body(category="其他"), headers={"Idempotency-Key": "c-1"})
+    assert other.status_code == 422 and "新的幂等键" in other.json()["detail"]
+    assert count_rows(db, Complaint) == 1
 
 
 def test_overdue_flagging(client: Any, db: Session, clock: FixedClock) -> None:

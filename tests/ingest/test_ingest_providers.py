@@ -66,7 +66,7 @@ def test_a_wrong_provider_is_refused_by_the_cli_with_nothing_written(db: Session
     result = CliRunner().invoke(cli_app, ["ingest", str(_court_file(tmp_path)), "--item",
                                           "dishonest_judgment_debtor", "--dept", "SW"])
     assert result.exit_code == 1
-    assert "只能由德州市中级人民法院（ZY）报送" in result.output
+    assert "只能由德州市中级人民法院（ZY）、SHENG报送" in result.output
     _nothing_written(db)
 
 
@@ -78,7 +78,7 @@ def test_the_credit_office_provides_on_behalf_only_where_the_catalog_says_so(db:
     penalty = write_csv(tmp_path / "p.csv", PENALTY_HEADERS, [penalty_row()])
     assert ingest(penalty, dept_code="XYB").accepted == 1
     assert get_catalog().get("dishonest_judgment_debtor").providers.credit_office is False
-    with pytest.raises(Forbidden, match="只能由德州市中级人民法院（ZY）报送；"):
+    with pytest.raises(Forbidden, match="只能由德州市中级人民法院（ZY）、SHENG报送；"):
         ingest(_court_file(tmp_path), item="dishonest_judgment_debtor", dept_code="XYB")
     assert counts(db)["batches"] == 1  # the refused upload left no batch behind
 
