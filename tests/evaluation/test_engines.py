@@ -33,8 +33,11 @@ def _demo_like(n: int = 4000, seed: int = 7) -> eng.Facts:
             src = rnd.choice([*SOURCES, f"list:{rnd.choice(lists)}"])
             sev = rnd.choice(["一般", "严重", "轻微", None]) if src == "item:admin_penalty" else None
             amount = round(rnd.uniform(0, 30), 2) if src == "item:admin_penalty" and rnd.random() < .8 else None
-            rows.append((sid, fid, src, sev, rnd.randint(0, 2000), amount))
-    facts = pl.DataFrame(rows, schema={**eng.FACT_SCHEMA, "f_fine_amount": pl.Float64}, orient="row")
+            result = rnd.choice(["未发现问题（合格）", "合格", "发现问题，责令整改", None]) \
+                if src == "item:admin_inspection" else None
+            rows.append((sid, fid, src, sev, rnd.randint(0, 2000), amount, result))
+    facts = pl.DataFrame(rows, schema={**eng.FACT_SCHEMA, "f_fine_amount": pl.Float64, "t_result": pl.Utf8},
+                         orient="row")
     return eng.Facts(population=pop, facts=facts)
 
 

@@ -49,6 +49,11 @@ def _broken(tmp_path: Path, old: str, new: str, name: str = "city_comprehensive"
     ("subject_kinds: [legal_person, other_org]", "subject_kinds: [legal_person, natural_person]", "自然人不参与"),
     ("when: {fact: black_listed, gt: 0}", "when: {fact: on_black_list, gt: 0}", "未知的事实“on_black_list”"),
     ("            field: fine_amount", "            field: decision_no", "不是数值"),
+    ("source: {item: admin_inspection, field: result,", "source: {item: admin_inspection, field: outcome,",
+     "没有字段“outcome”"),
+    ("field: result, not_in: [合格, 未发现问题, 未发现问题（合格）]}",
+     "field: result, in: [合格], not_in: [合格]}", "须且只能写 in"),
+    ("source: {item: business_abnormal}", "source: {lists: [scjg_serious_illegal], not_in: [合格]}", "只能与 item"),
 ])
 def test_a_broken_model_names_file_line_and_reason(tmp_path: Path, old: str, new: str, reason: str) -> None:
     message, line = _broken(tmp_path, old, new)

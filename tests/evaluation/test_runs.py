@@ -219,3 +219,47 @@ def test_a_run_on_spark_switches_in_the_same_grades_as_polars(db: Session, clock
     assert _current() == polars
     with pytest.raises(RuleViolation, match="未知的计算引擎"):
         service.run(M, engine="dask")
+
+
+def _inspection(db: Session, subject: Any, dept: Any, result: str, decided: date) -> Any:
+    values = {"subject_name": subject.name, "uscc": subject.uscc, "inspection_type": "双随机抽查",
+              "inspection_items": "企业公示信息情况检查", "inspection_date": decided.isoformat(), "result": result,
+              "authority": dept.name}
+    return records.add_record(db, subject=subject, item_code="admin_inspection", dept_id=dept.id, values=values,
+                              decision_date=decided, publish_from=decided, publish_until=None)
+
+
+@pytest.mark.parametrize("which", ["polars", "spark"])
+def test_only_inspections_that_found_problems_lower_the_score(db: Session, clock: Any, which: str) -> None:
+    """A passed inspection (as supervision publishes it: 未发现问题（合格）) keeps the score; 责令整改 costs points,
+    in a full run and in a refresh, on both engines."""
+    clock.set(TODAY)
+    w = world(db)
+    passed, plain_pass, rectify = org(db), org(db), org(db)
+    _inspection(db, passed, w.scjg, "未发现问题（合格）", TODAY - timedelta(days=10))
+    _inspection(db, plain_pass, w.scjg, "合格", TODAY - timedelta(days=10))
+    found = _inspection(db, rectify, w.scjg, "发现问题，责令整改", TODAY - timedelta(days=10))
+    db.commit()
+    service.run(M, engine=which)
+    cur = _current()
+    # inspection_findings: 25 of 100 points of a 1000 × 15 % × 30 % = 45-point budget
+    assert cur[passed.id][1] == cur[plain_pass.id][1] == 900.0
+    assert cur[rectify.id][1] == pytest.approx(888.75)
+    expl = service.explanation(db, rectify.id)
+    assert expl is not None
+    rows = {r["indicator"]: r for r in expl["contributions"]}
+    assert rows["inspection_findings"]["facts"] == [found.id]
+    env = service.run("env_enterprise", engine=which)
+    assert env.subjects == 3
+    with new_session() as s2:
+        env_cur = grades.current_grades(s2, model_id="env_enterprise")
+        assert env_cur[passed.id].score == env_cur[plain_pass.id].score > env_cur[rectify.id].score
+    # refresh: a new passed inspection changes nothing, a new 立案查处 one counts
+    clock.set(TODAY + timedelta(days=1))
+    _inspection(db, passed, w.scjg, "合格", TODAY)
+    _inspection(db, plain_pass, w.scjg, "发现问题，立案查处", TODAY)
+    db.commit()
+    service.refresh(M, engine=which)
+    cur = _current()
+    assert cur[passed.id][1] == 900.0 and cur[plain_pass.id][1] == pytest.approx(888.75)
+

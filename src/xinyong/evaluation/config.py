@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -125,6 +126,10 @@ def _check_tree(items: list[Indicator], loc: tuple[str | int, ...], p: _Problems
                         p.add((*here, "field"), f"信息项“{item.name}”没有字段“{ind.field}”，合计（sum）须指明一个金额字段")
                     elif fld.type not in NUMERIC_TYPES:
                         p.add((*here, "field"), f"字段“{fld.label}”不是数值，不能合计")
+                if item is not None and (src.field is not None or src.in_ is not None or src.not_in is not None):
+                    _check_filter(ind, item, (*here, "source"), p)
+            elif src.field is not None or src.in_ is not None or src.not_in is not None:
+                p.add((*here, "source"), "按字段取值筛选（field 与 in / not_in）只能与 item 一起使用")
             for j, code in enumerate(src.lists or []):
                 if lists.find(code) is None:
                     p.add((*here, "source", "lists", j), f"未知的名单类型“{code}”")
@@ -142,6 +147,22 @@ def _check_tree(items: list[Indicator], loc: tuple[str | int, ...], p: _Problems
             p.add(here, f"指标“{ind.name}”须写明时间窗口 window_days（天）")
         if ind.rule is not None:
             _check_rule(ind, (*here, "rule"), p)
+
+
+def _check_filter(ind: Indicator, item: Any, loc: tuple[str | int, ...], p: _Problems) -> None:
+    src = ind.source
+    assert src is not None
+    if src.field is None:
+        p.add(loc, f"指标“{ind.name}”的来源写了 in / not_in，须同时用 field 指明按哪个字段筛选")
+        return
+    if (src.in_ is None) == (src.not_in is None):
+        p.add((*loc, "field"), f"按字段“{src.field}”筛选须且只能写 in（只计这些取值）或 not_in（不计这些取值）之一")
+    fld = next((f for f in item.fields if f.name == src.field), None)
+    if fld is None:
+        names = "、".join(f.name for f in item.fields if f.type not in NUMERIC_TYPES)
+        p.add((*loc, "field"), f"信息项“{item.name}”没有字段“{src.field}”，可按以下文本字段筛选：{names}")
+    elif fld.type in NUMERIC_TYPES:
+        p.add((*loc, "field"), f"字段“{fld.label}”是数值，按取值筛选只适用于文本字段")
 
 
 def _check_rule(ind: Indicator, loc: tuple[str | int, ...], p: _Problems) -> None:

@@ -40,7 +40,7 @@ POP_SCHEMA: dict[str, Any] = {"subject_id": pl.Int64, "kind": pl.Utf8, "region_c
 @dataclass(slots=True)
 class Facts:
     population: pl.DataFrame   # subject_id, kind, region_code
-    facts: pl.DataFrame        # FACT_SCHEMA + f_<field> Float64 columns
+    facts: pl.DataFrame        # FACT_SCHEMA + f_<field> Float64 + t_<field> Utf8 (filtered text) columns
     rows_read: int = 0
 
 
@@ -55,6 +55,19 @@ def amount_fields(model: EvaluationModel) -> dict[str, set[str]]:
 
 def _all_fields(model: EvaluationModel) -> list[str]:
     return sorted({f for fs in amount_fields(model).values() for f in fs})
+
+
+def text_fields(model: EvaluationModel) -> dict[str, set[str]]:
+    """item code → the text payload fields leaves filter on (source field + in / not_in)."""
+    out: dict[str, set[str]] = {}
+    for leaf, _b, _n in model.leaves():
+        if leaf.source and leaf.source.item and leaf.source.field:
+            out.setdefault(leaf.source.item, set()).add(leaf.source.field)
+    return out
+
+
+def _all_text_fields(model: EvaluationModel) -> list[str]:
+    return sorted({f for fs in text_fields(model).values() for f in fs})
 
 
 # ---------------------------------------------------------------- extraction (SQL → Polars)
@@ -82,8 +95,9 @@ def _record_states(model: EvaluationModel) -> list[str]:
     return states
 
 
-def _amount_expr(session: Session, item: str, field: str) -> Any:
-    """The numeric value of one payload field, whatever layout each record was written under."""
+def _amount_expr(session: Session, item: str, field: str, text: bool = False) -> Any:
+    """The numeric (or, with text, the text) value of one payload field, whatever layout each record was written
+    under."""
     layouts = session.execute(select(PayloadLayout.id, PayloadLayout.fields)
                               .where(PayloadLayout.item_code == item)).all()
     import json
@@ -95,18 +109,21 @@ def _amount_expr(session: Session, item: str, field: str) -> Any:
         if field in names:
             idx = names.index(field)
             if pg:
-                expr = func.cast(func.nullif(func.jsonb_extract_path_text(func.cast(Record.payload, _JSONB), str(idx)),
-                                             ""), _NUM)
+                raw = func.jsonb_extract_path_text(func.cast(Record.payload, _JSONB), str(idx))
+                expr = raw if text else func.cast(func.nullif(raw, ""), _NUM)
+            elif text:
+                expr = func.cast(func.json_extract(Record.payload, f"$[{idx}]"), _TEXT)
             else:
                 expr = func.cast(func.json_extract(Record.payload, f"$[{idx}]"), _NUM)
             whens.append((Record.layout_id == layout_id, expr))
     if not whens:
-        return literal(None, _NUM)
+        return literal(None, _TEXT if text else _NUM)
     from sqlalchemy import case
     return case(*whens, else_=None)
 
 
 from sqlalchemy import Float as _NUM  # noqa: E402
+from sqlalchemy import Text as _TEXT  # noqa: E402
 from sqlalchemy.dialects.postgresql import JSONB as _JSONB  # noqa: E402
 
 
@@ -117,7 +134,10 @@ def facts_queries(session: Session, model: EvaluationModel, as_of: date,
     fields = _all_fields(model)
     fmap = amount_fields(model)
     queries: list[Any] = []
-    null_fields = [literal(None, _NUM).label(f"f_{f}") for f in fields]
+    texts = _all_text_fields(model)
+    tmap = text_fields(model)
+    null_fields = [*(literal(None, _NUM).label(f"f_{f}") for f in fields),
+                   *(literal(None, _TEXT).label(f"t_{f}") for f in texts)]
     items = sorted({leaf.source.item for leaf in leaves if leaf.source and leaf.source.item})
     if items:
         max_window = max((leaf.window_days or 36500) for leaf in leaves if leaf.source and leaf.source.item)
@@ -133,6 +153,11 @@ def facts_queries(session: Session, model: EvaluationModel, as_of: date,
                 cols.append(case(*parts, else_=None).label(f"f_{f}"))
             else:
                 cols.append(literal(None, _NUM).label(f"f_{f}"))
+        for f in texts:
+            from sqlalchemy import case
+            with_t = [it for it in items if f in tmap.get(it, set())]
+            cols.append(case(*[(Record.item_code == it, _amount_expr(session, it, f, text=True)) for it in with_t],
+                             else_=None).label(f"t_{f}"))
         q = select(*cols).where(Record.item_code.in_(items), Record.state.in_(_record_states(model)),
                                 Record.decision_date <= as_of,
                                 Record.decision_date > as_of - timedelta(days=max_window))
@@ -185,7 +210,8 @@ from sqlalchemy import Integer as _INT  # noqa: E402
 
 
 def _schema(model: EvaluationModel) -> dict[str, Any]:
-    return {**FACT_SCHEMA, **{f"f_{f}": pl.Float64 for f in _all_fields(model)}}
+    return {**FACT_SCHEMA, **{f"f_{f}": pl.Float64 for f in _all_fields(model)},
+            **{f"t_{f}": pl.Utf8 for f in _all_text_fields(model)}}
 
 
 def read_frame(session: Session, query: Any, schema: dict[str, Any]) -> pl.DataFrame:
@@ -293,6 +319,9 @@ def score(loaded: LoadedModel, population: Any, facts: Any) -> Any:
         test = nw.col("source").is_in(sources)
         if src.severity:
             test = test & nw.col("severity").is_in(src.severity)
+        if src.field:
+            hit = nw.col(f"t_{src.field}").fill_null("").is_in(src.in_ or src.not_in or [])
+            test = test & (hit if src.in_ is not None else ~hit)
         if leaf.window_days:
             test = test & (nw.col("age") < leaf.window_days)
         amount = nw.col(f"f_{leaf.field}") if leaf.field else nw.lit(0.0)
@@ -404,6 +433,9 @@ def fact_ids(loaded: LoadedModel, facts: pl.DataFrame) -> pl.DataFrame:
         test = pl.col("source").is_in(sources)
         if src.severity:
             test = test & pl.col("severity").is_in(src.severity)
+        if src.field:
+            hit = pl.col(f"t_{src.field}").fill_null("").is_in(src.in_ or src.not_in or [])
+            test = test & (hit if src.in_ is not None else ~hit)
         if leaf.window_days:
             test = test & (pl.col("age") < leaf.window_days)
         parts.append(facts.lazy().filter(test).select("subject_id", "fact_id", pl.lit(leaf.id).alias("leaf")))

@@ -31,6 +31,9 @@ class Exclude(_Model):
 class Source(_Model):
     item: str | None = None
     severity: list[str] | None = None
+    field: str | None = None  # with in/not_in: only the item's records whose text field is (not) one of the values
+    in_: list[str] | None = Field(default=None, alias="in", min_length=1)
+    not_in: list[str] | None = Field(default=None, min_length=1)
     lists: list[str] | None = None
     commitments: Literal["breached", "fulfilled"] | None = None
     repair: Literal["approved"] | None = None
