@@ -85,3 +85,11 @@ def test_a_webhook_must_be_a_public_address(db: Session) -> None:
     with pytest.raises(DomainError, match=r"内网|回环"):
         service.set_webhook(db, b.institution, "http://127.0.0.1:8080/hook")
     assert b.institution.webhook_url is None
+
+
+def test_a_city_wide_grade_change_is_matched_without_a_huge_parameter_list(db: Session) -> None:
+    """A full evaluation run reports every subject as changed: the listener must not bind them all at once
+    (PostgreSQL refuses more than 65,535 parameters)."""
+    many = list(range(1, 100_001))
+    assert monitoring.watchers(db, date(2026, 12, 4), many) == {}
+    monitoring.on_grades(db, "city_comprehensive", [(sid, "B", "C") for sid in many])

@@ -52,19 +52,30 @@ def watchers(db: Session, today: date, subject_ids: list[int] | None = None) -> 
     query = select(Grant.subject_id, Grant.institution_id).where(
         Grant.purpose == "monitoring", Grant.revoked_on.is_(None), Grant.granted_on <= today,
         Grant.expires_on >= today)
+    # A full evaluation run reports up to every subject of the city as changed: bind a few ids, but filter a long
+    # list here against the (far smaller) set of grants in force, never as one IN list of a million parameters.
+    wanted: set[int] | None = None
     if subject_ids is not None:
-        query = query.where(Grant.subject_id.in_(subject_ids))
+        if len(subject_ids) <= 900:
+            query = query.where(Grant.subject_id.in_(subject_ids))
+        else:
+            wanted = set(subject_ids)
     out: dict[int, set[int]] = defaultdict(set)
     for sid, inst in db.execute(query):
-        out[sid].add(inst)
+        if wanted is None or sid in wanted:
+            out[sid].add(inst)
     return out
 
 
 def _uscc(db: Session, subject_ids: set[int]) -> dict[int, str | None]:
     if not subject_ids:
         return {}
-    rows = db.execute(select(Subject.id, Subject.uscc).where(Subject.id.in_(list(subject_ids))))
-    return {sid: code for sid, code in rows}
+    ids = sorted(subject_ids)
+    out: dict[int, str | None] = {}
+    for i in range(0, len(ids), 900):
+        rows = db.execute(select(Subject.id, Subject.uscc).where(Subject.id.in_(ids[i:i + 900])))
+        out.update({sid: code for sid, code in rows})
+    return out
 
 
 def _cursor(db: Session, name: str) -> Cursor:
