@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import base64
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xinyong.core import crypto, keyring
 from xinyong.core.keyring import ensure_key_file
@@ -121,3 +124,18 @@ def test_a_key_from_the_environment_keeps_the_lookup_hashes_it_always_had() -> N
     assert crypto.keyed_hash("11010519491231002X", "citizen_id") == before
     # ... while the data key is derived with HKDF and is not the old HMAC-derived one
     assert crypto.purpose_key("encryption") != hmac.new(secret, b"aes-gcm", hashlib.sha256).digest()[:32]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=80), st.text(min_size=1, max_size=40)), max_size=12))
+def test_seal_many_tokens_open_like_encrypt_and_stay_bound_to_their_row(pairs: list[tuple[str, str]]) -> None:
+    """The bulk sealer's tokens (prefix + base64(nonce) + base64(sealed), built by columns) are ordinary
+    encrypt() tokens: they open with decrypt under their own associated data only, and never repeat."""
+    prefix, nonces, sealed = crypto.seal_many([v.encode() for v, _ in pairs], [a.encode() for _, a in pairs])
+    tokens = [prefix + base64.b64encode(n).decode() + base64.b64encode(s).decode() for n, s in zip(nonces, sealed, strict=True)]
+    assert len(set(nonces)) == len(nonces)
+    for (value, aad), token in zip(pairs, tokens, strict=True):
+        assert crypto.generation_of(token) == crypto.current_generation()
+        assert crypto.decrypt(token, aad) == value
+        with pytest.raises(crypto.DecryptionFailed):
+            crypto.decrypt(token, aad + "|another row")

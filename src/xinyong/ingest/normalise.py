@@ -137,9 +137,16 @@ def parse_amounts(values: pl.Series) -> pl.DataFrame:
 
 def json_escape_series(values: pl.Series) -> pl.Series:
     """json_escape on a column, skipped when no value holds a character JSON escapes."""
-    if not values.str.contains(_JSON_SPECIAL).any():
+    mask = values.str.contains(_JSON_SPECIAL).fill_null(False)
+    hits = int(mask.sum())
+    if not hits:
         return values
-    return pl.select(json_escape(pl.lit(values))).to_series().alias(values.name)
+    if hits * 4 > len(values):
+        return pl.select(json_escape(pl.lit(values))).to_series().alias(values.name)
+    # Few values need it (a quote in a case description): escape only those, as clean_series does.
+    idx = mask.arg_true()
+    escaped = pl.select(json_escape(pl.lit(values.gather(idx)))).to_series()
+    return values.scatter(idx, escaped).alias(values.name)
 
 
 def parse_date_expr(col: str | pl.Expr) -> pl.Expr:
