@@ -57,9 +57,9 @@ class Record(Base):
     # The record's stable name (sealed secrets' associated data, audit digests, partners' feed and export keys);
     # not indexed.
     record_key: Mapped[str] = mapped_column(ascii_key(32))
-    # The lookup key: records.rules.key64(record_key), the first 64 bits of the same digest as a signed integer.
-    # Its index is far cheaper for bulk loads than one on the text; not unique, so every lookup by it also
-    # compares record_key.
+    # The lookup key: records.rules.key64(record_key), the first 64 bits of the same digest as a signed
+    # integer. Its index is smaller and cheaper for bulk loads than one on the text; not unique, so every
+    # lookup by it also compares record_key.
     key64: Mapped[int] = mapped_column(BigInteger)
     content_hash: Mapped[str] = mapped_column(String(32))
     decision_no: Mapped[str | None] = mapped_column(String(200))
