@@ -145,7 +145,7 @@ def _fill(engine, kind: str, n: int) -> None:  # type: ignore[no-untyped-def]
                     start = None
                     if item == "tax_credit_rating":
                         values["rating"] = "D" if rnd.random() < 0.03 else "B"
-                records.append({"id": rid, "subject_id": sid, "item_code": item, "dept_id": 2, "record_key": f"{rid:032x}",
+                records.append({"id": rid, "subject_id": sid, "item_code": item, "dept_id": 2, "record_key": f"{rid:016x}" * 2, "key64": rid,
                                 "content_hash": f"{rid:032x}", "decision_no": f"第{rid}号", "decision_date": decided,
                                 "severity": "一般" if item == "admin_penalty" else None, "publish_from": start,
                                 "publish_until": until, "state": "active", "version": 1, "late": False,

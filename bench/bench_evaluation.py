@@ -84,11 +84,13 @@ def child(n: int, spark: bool) -> dict[str, object]:
     # 1,000 changed subjects: one new inspection record each (what an ingest would add)
     with new_session() as s:
         s.execute(text(
-            "INSERT INTO records (subject_id, item_code, dept_id, record_key, content_hash, decision_no, decision_date,"
-            " severity, publish_from, publish_until, state, version, late, layout_id, payload, created_at)"
-            " SELECT r.subject_id, r.item_code, r.dept_id, md5(random()::text), md5(random()::text), r.decision_no || 'x',"
+            "INSERT INTO records (subject_id, item_code, dept_id, record_key, key64, content_hash, decision_no,"
+            " decision_date, severity, publish_from, publish_until, state, version, late, layout_id, payload, created_at)"
+            " SELECT r.subject_id, r.item_code, r.dept_id, k.key, ('x' || substr(k.key, 1, 16))::bit(64)::bigint,"
+            " md5(random()::text), r.decision_no || 'x',"
             " current_date - 3, r.severity, current_date - 3, current_date + 362, 'active', 1, false, r.layout_id,"
-            " r.payload, now() FROM records r WHERE r.item_code = 'admin_penalty' AND r.subject_id IN"
+            " r.payload, now() FROM records r CROSS JOIN LATERAL (SELECT md5(random()::text || r.id) AS key) k"
+            " WHERE r.item_code = 'admin_penalty' AND r.subject_id IN"
             " (SELECT id FROM subjects ORDER BY id LIMIT 1000 OFFSET 5000)"
             " AND r.id IN (SELECT min(id) FROM records WHERE item_code = 'admin_penalty' GROUP BY subject_id)"))
         s.commit()

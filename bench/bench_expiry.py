@@ -43,9 +43,10 @@ def build(url: str, n: int) -> float:
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text(
-            "INSERT INTO records (id, subject_id, item_code, dept_id, batch_id, record_key, content_hash, state, version, "
-            "late, layout_id, payload, publish_from, publish_until, created_at) "
-            "SELECT g, g % 200000, 'admin_penalty', 1, g / 25000, md5(g::text), md5(g::text), 'active', 1, false, 1, "
+            "INSERT INTO records (id, subject_id, item_code, dept_id, batch_id, record_key, key64, content_hash, state, "
+            "version, late, layout_id, payload, publish_from, publish_until, created_at) "
+            "SELECT g, g % 200000, 'admin_penalty', 1, g / 25000, md5(g::text), "
+            "('x' || substr(md5(g::text), 1, 16))::bit(64)::bigint, md5(g::text), 'active', 1, false, 1, "
             "repeat('x', 480), :start, :start + ((g::bigint * 7919) % 1000)::int, now() FROM generate_series(1, :n) g"),
             {"n": n, "start": START})
         conn.execute(text(

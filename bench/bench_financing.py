@@ -59,6 +59,7 @@ def build(n_firms: int, n_products: int) -> dict[str, object]:
     from xinyong.core.identifiers import make_uscc
     from xinyong.financing import service
     from xinyong.records.models import Record
+    from xinyong.records.rules import key64
     from xinyong.subjects.models import Subject
 
     engine = get_engine()
@@ -86,12 +87,12 @@ def build(n_firms: int, n_products: int) -> dict[str, object]:
         if rng.random() < 0.15:
             day = TODAY - timedelta(days=rng.randint(1, 700))
             recs.append({"subject_id": i + 1, "item_code": "admin_penalty", "dept_id": dept.id,
-                         "record_key": f"p{i}", "content_hash": f"h{i}", "decision_date": day,
+                         "record_key": f"{2 * i:032x}", "key64": key64(f"{2 * i:032x}"), "content_hash": f"h{i}", "decision_date": day,
                          "severity": "严重" if rng.random() < 0.33 else "一般", "state": "active", "version": 1,
                          "late": False, "layout_id": 0, "payload": "[]"})
         if rng.random() < 0.02:
             recs.append({"subject_id": i + 1, "item_code": "business_abnormal", "dept_id": dept.id,
-                         "record_key": f"a{i}", "content_hash": f"a{i}", "decision_date": TODAY, "severity": None,
+                         "record_key": f"{2 * i + 1:032x}", "key64": key64(f"{2 * i + 1:032x}"), "content_hash": f"a{i}", "decision_date": TODAY, "severity": None,
                          "state": "active", "version": 1, "late": False, "layout_id": 0, "payload": "[]"})
     for i in range(0, len(subjects), 20_000):
         db.execute(insert(Subject), subjects[i:i + 20_000])

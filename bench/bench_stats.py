@@ -102,9 +102,10 @@ def build(kind: str, n: int) -> str:
                 f"SELECT i, CASE WHEN i % 4 = 0 THEN 'natural_person' ELSE 'legal_person' END, '测试主体' || i, "
                 f"CASE WHEN i % 4 = 0 THEN NULL ELSE lpad(i::text, 18, '0') END, {region}, '存续', now(), now() "
                 f"FROM {series.format(n=subjects)}")
-        rec = (f"INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, decision_no, "
+        rec = (f"INSERT INTO records (id, subject_id, item_code, dept_id, record_key, key64, content_hash, decision_no, "
                f"decision_date, state, version, report_workdays, late, layout_id, payload, created_at) "
-               f"SELECT i, 1 + (i::bigint * 7919) % {subjects}, {item}, 1 + i % 20, md5(i::text), md5(i::text), '第' || i || '号', "
+               f"SELECT i, 1 + (i::bigint * 7919) % {subjects}, {item}, 1 + i % 20, md5(i::text), "
+               f"('x' || substr(md5(i::text), 1, 16))::bit(64)::bigint, md5(i::text), '第' || i || '号', "
                f"DATE '{start}' + (i % {days}), 'active', 1, i % 9, i % 13 = 0, 1, '[]', "
                f"TIMESTAMPTZ '{start} 04:00:00+00' + ((i % {days}) * INTERVAL '1 day') "
                f"FROM {series.format(n=n)}")
@@ -114,9 +115,10 @@ def build(kind: str, n: int) -> str:
                 f"SELECT i, CASE WHEN i % 4 = 0 THEN 'natural_person' ELSE 'legal_person' END, '测试主体' || i, "
                 f"CASE WHEN i % 4 = 0 THEN NULL ELSE printf('%018d', i) END, {region}, '存续', "
                 f"'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000' FROM {series.format(n=subjects)}")
-        rec = (f"INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, decision_no, "
+        rec = (f"INSERT INTO records (id, subject_id, item_code, dept_id, record_key, key64, content_hash, decision_no, "
                f"decision_date, state, version, report_workdays, late, layout_id, payload, created_at) "
-               f"SELECT i, 1 + (i * 7919) % {subjects}, {item}, 1 + i % 20, printf('%032d', i), printf('%032d', i), "
+               f"SELECT i, 1 + (i * 7919) % {subjects}, {item}, 1 + i % 20, printf('%016x%016x', i, i), i, "
+               f"printf('%032d', i), "
                f"'第' || i || '号', date('{start}', '+' || (i % {days}) || ' days'), 'active', 1, i % 9, i % 13 = 0, 1, "
                f"'[]', strftime('%Y-%m-%d 04:00:00.000000', '{start}', '+' || (i % {days}) || ' days') "
                f"FROM {series.format(n=n)}")

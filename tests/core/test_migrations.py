@@ -237,11 +237,11 @@ def test_name_grams_and_due_dates_are_filled_and_taken_back(fresh_url: str, monk
                 "INSERT INTO records (id, subject_id, item_code, dept_id, record_key, content_hash, state, version, "
                 "late, layout_id, payload, publish_until, created_at) VALUES (:id, 1, 'admin_penalty', 1, :key, 'h', "
                 ":state, 1, false, 1, '[]', :until, CURRENT_TIMESTAMP)"),
-                [{"id": 1, "key": "k1", "state": "active", "until": "2027-01-05"},
-                 {"id": 2, "key": "k2", "state": "superseded", "until": "2027-01-05"},
-                 {"id": 3, "key": "k3", "state": "objection", "until": "2027-01-05"},
-                 {"id": 4, "key": "k4", "state": "active", "until": "2028-03-01"},
-                 {"id": 5, "key": "k5", "state": "active", "until": None}])
+                [{"id": 1, "key": f"{1:032x}", "state": "active", "until": "2027-01-05"},  # hex keys: later
+                 {"id": 2, "key": f"{2:032x}", "state": "superseded", "until": "2027-01-05"},  # revisions read
+                 {"id": 3, "key": f"{3:032x}", "state": "objection", "until": "2027-01-05"},  # them (key64)
+                 {"id": 4, "key": f"{4:032x}", "state": "active", "until": "2028-03-01"},
+                 {"id": 5, "key": f"{5:032x}", "state": "active", "until": None}])
         upgrade()
         with engine.connect() as conn:
             grams = {(g, i) for g, i in conn.execute(text("SELECT gram, subject_id FROM subject_grams"))}
@@ -259,6 +259,89 @@ def test_name_grams_and_due_dates_are_filled_and_taken_back(fresh_url: str, monk
             assert not {"subject_grams", "record_due"} & set(inspect(conn).get_table_names())
             states = dict(conn.execute(text("SELECT id, state FROM records")).all())
         assert states == {1: "expired", 2: "superseded", 3: "objection", 4: "active", 5: "active"}
+        engine.dispose()
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
+def test_key64_is_filled_from_the_record_key_and_replaces_its_index(
+        fresh_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Upgrading records written before key64 (revision 713ba77cbe2e) fills it from record_key, so that an ingest
+    correction after the upgrade finds them; downgrading gives the text index back."""
+    from sqlalchemy.orm import Session
+
+    from xinyong.accounts import service as accounts
+    from xinyong.catalog.service import get_catalog
+    from xinyong.ingest.service import ingest_file
+    from xinyong.records import service as records
+    from xinyong.records.models import Record
+    from xinyong.subjects import service as subjects
+
+    monkeypatch.setenv("XINYONG_DATABASE_URL", fresh_url)
+    reset_settings()
+    try:
+        upgrade("713ba77cbe2e")
+        engine = create_engine(fresh_url)
+        item = get_catalog().get("admin_penalty")
+        with Session(engine) as session:
+            dept = accounts.add_department(session, "SCJG", "德州市市场监督管理局")
+            subject = subjects.upsert_organisation(session, uscc=ORG, name="德州甲有限公司")
+            layout = records.layout_for(session, item)
+            dept_id, subject_id = dept.id, subject.id
+            session.commit()
+        # decision numbers whose keys start with a high and a low bit: key64 negative and positive
+        numbers: dict[bool, str] = {}
+        for n in range(1, 100):
+            no = f"德市监罚〔2026〕{n}号"
+            numbers.setdefault(rules.record_key(dept_id, item.code, no, ORG, "")[0] >= "8", no)
+        rows = []
+        for no in (numbers[True], numbers[False]):
+            values = {"subject_name": "德州甲有限公司", "subject_kind": "法人及非法人组织", "uscc": ORG,
+                      "legal_rep": "张三", "decision_no": no, "penalty_type": "罚款", "fine_amount": "1.5",
+                      "decision_date": "2026-03-16", "authority": "德州市市场监督管理局"}
+            payload = records.payload_text(records.catalog_fields(item), values)
+            rows.append({"subject_id": subject_id, "dept_id": dept_id, "no": no, "layout": layout,
+                         "key": rules.record_key(dept_id, item.code, no, ORG, ""), "payload": payload,
+                         "hash": rules.content_hash(item.code, payload)})
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO records (subject_id, item_code, dept_id, record_key, content_hash, decision_no, state, "
+                "version, late, layout_id, payload, created_at) VALUES (:subject_id, 'admin_penalty', :dept_id, "
+                ":key, :hash, :no, 'active', 1, false, :layout, :payload, CURRENT_TIMESTAMP)"), rows)  # ids 1, 2
+        upgrade()
+        with engine.connect() as conn:
+            filled = dict(conn.execute(text("SELECT record_key, key64 FROM records")).all())
+            indexes = {ix["name"]: ix["column_names"] for ix in inspect(conn).get_indexes("records")}
+        assert filled == {r["key"]: rules.key64(str(r["key"])) for r in rows}
+        assert sorted(v < 0 for v in filled.values()) == [False, True]
+        assert indexes.get("ix_records_key64") == ["key64"] and "ix_records_key" not in indexes
+
+        csv = tmp_path / "p.csv"
+        header = ("行政相对人名称,行政相对人类别,行政相对人代码_1(统一社会信用代码),法定代表人,法定代表人证件号码,证件类型,"
+                  "证件号码,行政处罚决定书文号,处罚类别,罚款金额(万元),处罚决定日期,公示截止期,处罚机关")
+        line = "德州甲有限公司,法人及非法人组织,{org},张三,,,,{no},罚款,{amount},2026-03-16,,德州市市场监督管理局"
+        csv.write_text("\n".join([header, line.format(org=ORG, no=numbers[True], amount="2"),
+                                  line.format(org=ORG, no=numbers[False], amount="1.5")]) + "\n", encoding="utf-8")
+        with Session(engine) as session:
+            summary = ingest_file(session, csv, item.code, "SCJG", today=date(2026, 3, 20))
+            session.commit()
+            assert (summary.accepted, summary.superseded, summary.duplicates) == (1, 1, 1)
+            chain = [(r.id, r.decision_no, r.version, r.state, r.supersedes_id, r.key64)
+                     for r in session.scalars(select(Record).order_by(Record.id))]
+        assert chain == [(1, numbers[True], 1, "superseded", None, filled[str(rows[0]["key"])]),
+                         (2, numbers[False], 1, "active", None, filled[str(rows[1]["key"])]),
+                         (3, numbers[True], 2, "active", 1, filled[str(rows[0]["key"])])]
+
+        command.downgrade(alembic_config(), "713ba77cbe2e")
+        with engine.connect() as conn:
+            records_table = inspect(conn)
+            indexes = {ix["name"]: ix["column_names"] for ix in records_table.get_indexes("records")}
+            columns = {c["name"] for c in records_table.get_columns("records")}
+            keys = sorted(k for (k,) in conn.execute(text("SELECT record_key FROM records")))
+        assert indexes.get("ix_records_key") == ["record_key"] and "ix_records_key64" not in indexes
+        assert "key64" not in columns
+        assert keys == sorted([str(rows[0]["key"]), str(rows[1]["key"]), str(rows[0]["key"])])
         engine.dispose()
     finally:
         monkeypatch.undo()

@@ -32,8 +32,17 @@ def test_content_hashes_equal_the_rule(payloads: list[str]) -> None:
 @given(st.lists(st.tuples(st.one_of(st.none(), TEXT), TEXT, TEXT), min_size=1, max_size=20))
 def test_record_keys_equal_the_rule(rows: list[tuple[str | None, str, str]]) -> None:
     nos, subjects, hashes = (pl.Series(list(col), dtype=pl.String) for col in zip(*rows, strict=True))
-    got = record_keys(7, "admin_penalty", nos, subjects, hashes).to_list()
-    assert got == [rules.record_key(7, "admin_penalty", n, s, h) for n, s, h in rows]  # "" counts as no number
+    got = record_keys(7, "admin_penalty", nos, subjects, hashes)
+    want = [rules.record_key(7, "admin_penalty", n, s, h) for n, s, h in rows]  # "" counts as no number
+    assert got.get_column("record_key").to_list() == want
+    assert got.get_column("key64").to_list() == [rules.key64(k) for k in want]
+
+
+def test_key64_is_the_first_eight_bytes_big_endian_signed() -> None:
+    assert rules.key64("0000000000000001" + "f" * 16) == 1
+    assert rules.key64("7fffffffffffffff" + "0" * 16) == 2**63 - 1
+    assert rules.key64("8000000000000000" + "0" * 16) == -(2**63)
+    assert rules.key64("ffffffffffffffff" + "0" * 16) == -1
 
 
 @given(st.sets(st.sampled_from(FIELDS)).flatmap(lambda present: st.tuples(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,27 @@ def test_changed_content_supersedes_and_keeps_history(db: Session) -> None:
     db.refresh(first)
     assert first.state == "superseded"
     assert [e.to_state for e in records.history(db, first.id)] == ["superseded"]
+
+
+def test_decisions_sharing_a_key64_stay_apart(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups go through key64, 64 bits of the record key: the full key decides (here every key64 is equal)."""
+    monkeypatch.setattr(rules, "key64", lambda record_key: -42)
+    one = _penalty(db)
+    two = _penalty(db, decision_no="德市监处罚〔2026〕2号")
+    assert (two.version, two.supersedes_id) == (1, None)
+    assert one.key64 == two.key64 == -42 and one.record_key != two.record_key
+    corrected = _penalty(db, decision_no="德市监处罚〔2026〕2号", penalty_type="警告")
+    assert (corrected.version, corrected.supersedes_id) == (2, two.id)
+    db.refresh(one)
+    db.refresh(two)
+    assert (one.state, two.state) == ("active", "superseded")
+    assert _penalty(db).id == one.id  # the first decision again: a duplicate of itself, not of the newer one
+
+
+def test_key64_is_written_from_the_record_key(db: Session) -> None:
+    rec = _penalty(db)
+    assert rec.key64 == rules.key64(rec.record_key) == int(rec.record_key[:16], 16) - (
+        2**64 if int(rec.record_key[:16], 16) >= 2**63 else 0)
 
 
 def test_sensitive_field_is_masked_in_payload_and_encrypted_aside(db: Session) -> None:

@@ -162,12 +162,14 @@ def _raw_copy(session: Session, rec: Any) -> int:
     """A record row written without the ORM's audit (which would wait on the other open transaction)."""
     from sqlalchemy import insert
 
+    from xinyong.records import rules
     from xinyong.records.models import Record
 
     cols = {c: getattr(rec, c) for c in ("subject_id", "item_code", "dept_id", "content_hash", "decision_no",
                                          "decision_date", "publish_from", "publish_until", "layout_id", "payload")}
-    result = session.execute(insert(Record).values(record_key=f"{rec.record_key[:24]}{session.hash_key:08x}"[:32],
-                                                   state="active", version=1, **cols).returning(Record.id))
+    key = f"{rec.record_key[:24]}{session.hash_key:08x}"[:32]
+    result = session.execute(insert(Record).values(record_key=key, key64=rules.key64(key), state="active", version=1,
+                                                   **cols).returning(Record.id))
     return int(result.scalar_one())
 
 

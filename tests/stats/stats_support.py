@@ -22,7 +22,7 @@ def at(day: date) -> datetime:
 def add_record(db: Session, *, dept_id: int, subject_id: int, item: str = "admin_penalty", day: date,
                late: bool = False, workdays: int | None = 3, state: str = "active", decision: date | None = None) -> Record:
     n = next(_seq)
-    r = Record(subject_id=subject_id, item_code=item, dept_id=dept_id, record_key=f"k{n:031d}",
+    r = Record(subject_id=subject_id, item_code=item, dept_id=dept_id, record_key=f"{n:032x}", key64=n,
                content_hash=f"h{n:031d}", decision_no=f"德市监罚〔2026〕{n}号", decision_date=decision or day,
                state=state, late=late, report_workdays=workdays, layout_id=1, payload="[]", created_at=at(day))
     db.add(r)

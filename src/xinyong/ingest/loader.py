@@ -412,8 +412,11 @@ class PostgresLoader(Loader):
         return f"{column} = ANY(%s)"
 
     def _bind_list(self, values: Sequence[object]) -> object:
-        # Codes and hex digests need no quoting in an array literal; sending one string instead of a
-        # list saves psycopg adapting 100,000 values one by one.
+        # Codes, hex digests and integers (ids, key64) need no quoting in an array literal; sending one string
+        # instead of a list saves psycopg adapting 100,000 values one by one. The literal goes as an untyped
+        # parameter, so the server reads it as an array of the column's type.
+        if all(type(v) is int for v in values):
+            return "{" + ",".join(map(str, values)) + "}"
         if all(isinstance(v, str) for v in values):
             strings = [str(v) for v in values]
             if _PLAIN.fullmatch("".join(strings)) and all(strings):

@@ -32,6 +32,7 @@ from xinyong.ingest.payload import (
     payload_expr,
     record_keys,
 )
+from xinyong.records.rules import key64
 from xinyong.records.service import (
     catalog_fields,
     decode_payload,
@@ -41,8 +42,8 @@ from xinyong.records.service import (
     secret_hasher,
 )
 
-RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "content_hash",
-                  "decision_no", "decision_date", "severity", "publish_from", "publish_until", "state", "version",
+RECORD_COLUMNS = ("id", "subject_id", "item_code", "dept_id", "batch_id", "source_row", "record_key", "key64",
+                  "content_hash", "decision_no", "decision_date", "severity", "publish_from", "publish_until", "state", "version",
                   "supersedes_id", "report_workdays", "late", "layout_id", "payload", "created_at", "secrets",
                   "secret_hashes")
 
@@ -68,8 +69,11 @@ def _cached(cache: dict[str, str], keys: list[str], compute: Callable[[str], str
     return out
 
 
-def _newest(rows: list[tuple[object, ...]]) -> pl.DataFrame:
+def _newest(rows: list[tuple[object, ...]], keys: pl.Series) -> pl.DataFrame:
+    """The newest of the rows read for each of these record keys. Rows are read by key64, which another key
+    may share: only those whose full key is wanted count."""
     frame = pl.DataFrame(rows, schema=_EXISTING_SCHEMA, orient="row")
+    frame = frame.filter(pl.col("record_key").is_in(keys.implode()))
     return frame.sort("_e_version", descending=True).unique("record_key", keep="first")
 
 
@@ -132,7 +136,7 @@ class RecordWriter:
         body = body.join(subjects.select("_row", "_subject_id", "_subject_key"), on="_row", how="left")
         keys = record_keys(self.dept_id, self.item.code, body.get_column("decision_no"),
                            body.get_column("_subject_key"), body.get_column("content_hash"))
-        body = body.with_columns(keys.alias("record_key"))
+        body = body.with_columns(keys.get_columns())
         new = self._versions(body)
         if new.height == 0:
             return
@@ -154,27 +158,29 @@ class RecordWriter:
             pl.concat_str([pl.lit("["), pl.col("id").cast(pl.List(pl.String)).list.join(","), pl.lit("]")])
             .alias("ids")))
 
-    def _existing(self, keys: list[str]) -> pl.DataFrame:
+    def _existing(self, wanted: pl.DataFrame) -> pl.DataFrame:
         """The current version of each key: written earlier in this batch, else stored before.
 
         The loader's reads see only what was committed before the batch, so the batch remembers what it
         wrote: 16 bytes a record (a 64-bit hash of the key and the id), up to RECORD_MEMORY records. A key
         whose hash is remembered is read back exactly, by id, from the batch's own connection (which waits
         for the writer: only keys repeated across chunks get there); past RECORD_MEMORY every lookup does.
+        wanted: the distinct record_key, key64 of the chunk. Stored rows are looked up by key64 (the index).
         """
         tail = "AND state <> 'superseded'"
         head = "SELECT record_key, id, content_hash, version, state, layout_id FROM records"
+        keys = wanted.get_column("record_key")
         if self._overflow:
-            return _newest(self.loader.lookup_mine(head, "record_key", keys, tail))
+            return _newest(self.loader.lookup_mine(head, "key64", wanted.get_column("key64").to_list(), tail), keys)
         mine = pl.DataFrame(schema=_EXISTING_SCHEMA)
         if self._seen.height:
-            wanted = pl.DataFrame({"_h": pl.Series(keys, dtype=pl.String).hash(seed=0)})
-            ids = self._seen.join(wanted, on="_h", how="semi").get_column("id").to_list()
+            hashes = pl.DataFrame({"_h": keys.hash(seed=0)})
+            ids = self._seen.join(hashes, on="_h", how="semi").get_column("id").to_list()
             if ids:
-                mine = _newest(self.loader.lookup_mine(head, "id", ids, tail)).filter(pl.col("record_key").is_in(keys))
-                settled = set(mine.get_column("record_key").to_list())
-                keys = [k for k in keys if k not in settled]
-        stored = _newest(self.loader.lookup(head, "record_key", keys, tail))
+                mine = _newest(self.loader.lookup_mine(head, "id", ids, tail), keys)
+                wanted = wanted.join(mine.select("record_key"), on="record_key", how="anti")
+                keys = wanted.get_column("record_key")
+        stored = _newest(self.loader.lookup(head, "key64", wanted.get_column("key64").to_list(), tail), keys)
         return pl.concat([mine, stored])
 
     def _remember(self, new: pl.DataFrame) -> None:
@@ -190,7 +196,7 @@ class RecordWriter:
         self._seen = merged.rechunk() if merged.n_chunks() > 16 else merged
 
     def _versions(self, body: pl.DataFrame) -> pl.DataFrame:
-        existing = self._existing(body.get_column("record_key").unique().to_list())
+        existing = self._existing(body.select("record_key", "key64").unique())
         # Sorted by key and row, a row's predecessor in its key group is simply the row above when the key
         # is the same: neighbour comparisons instead of `.over(record_key)` windows, which cost per group
         # (and nearly every key is a group of one).
@@ -267,9 +273,10 @@ class RecordWriter:
                 wanted.setdefault(key, []).append(row)
         if not wanted:
             return body
-        found = self.loader.lookup("SELECT record_key FROM records", "record_key", list(wanted),
+        found = self.loader.lookup("SELECT record_key FROM records", "key64", sorted({key64(k) for k in wanted}),
                                    "AND state <> 'superseded'")
-        same = [row for (key,) in found for row in wanted[key]]
+        # another decision may share a wanted key64: only full keys that are wanted count
+        same = [row for (key,) in found if key in wanted for row in wanted[key]]
         return body.with_columns((pl.col("_dup") | pl.col("_row").is_in(same)).alias("_dup"))
 
     def _layouts(self, ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -50,5 +50,11 @@ def record_key(dept_id: int, item_code: str, decision_no: str | None, subject_ke
     return hashlib.blake2b(material.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def key64(record_key_hex: str) -> int:
+    """The record's lookup key (records.key64): the first 8 bytes of its record key, big-endian, as a signed
+    64-bit integer. Not unique: a lookup by it keeps only the rows whose full record key is the one wanted."""
+    return int.from_bytes(bytes.fromhex(record_key_hex[:16]), "big", signed=True)
+
+
 def content_hash(item_code: str, payload_json: str) -> str:
     return hashlib.blake2b(f"{item_code}\x1f{payload_json}".encode(), digest_size=16).hexdigest()

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import ColumnElement, Engine, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
@@ -272,6 +272,14 @@ def subject_key(subject: Subject) -> str:
     return subject.uscc or subject.id_hash or str(subject.id)
 
 
+def by_keys(keys: Sequence[str]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """WHERE conditions for the records named by these record keys: through the key64 index, and the full key
+    to set aside another decision whose key64 happens to be equal."""
+    if len(keys) == 1:
+        return Record.key64 == rules.key64(keys[0]), Record.record_key == keys[0]
+    return Record.key64.in_(sorted({rules.key64(k) for k in keys})), Record.record_key.in_(keys)
+
+
 def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: int, values: dict[str, Any],
                decision_no: str | None = None, decision_date: date | None = None, severity: str | None = None,
                publish_from: date | None = None, publish_until: date | None = None,
@@ -291,12 +299,12 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
     body = payload_text(fields, clear)
     digest = rules.content_hash(item_code, body)
     key = rules.record_key(dept_id, item_code, decision_no, subject_key(subject), digest)
-    current = session.scalar(select(Record).where(Record.record_key == key, Record.state != "superseded")
+    current = session.scalar(select(Record).where(*by_keys([key]), Record.state != "superseded")
                              .order_by(Record.version.desc()).limit(1))
     if current is None and not decision_no:
         earlier = [f for i, f in item_layouts(session, item_code).items() if i != layout_id]
         keys = earlier_keys(dept_id, item_code, subject_key(subject), decode_payload(fields, body), earlier)
-        stored = session.scalar(select(Record).where(Record.record_key.in_(keys), Record.state != "superseded")
+        stored = session.scalar(select(Record).where(*by_keys(keys), Record.state != "superseded")
                                 .order_by(Record.version.desc()).limit(1)) if keys else None
         if stored is not None:
             return stored  # the same content, stored before a catalog change moved its values
@@ -305,7 +313,7 @@ def add_record(session: Session, *, subject: Subject, item_code: str, dept_id: i
         return current  # the same content; written before a catalog change, it differs only in the layout
     version = (current.version + 1) if current else 1
     rec = Record(subject_id=subject.id, item_code=item_code, dept_id=dept_id, batch_id=batch_id,
-                 source_row=source_row, record_key=key, content_hash=digest, decision_no=decision_no,
+                 source_row=source_row, record_key=key, key64=rules.key64(key), content_hash=digest, decision_no=decision_no,
                  decision_date=decision_date, severity=severity, publish_from=publish_from,
                  publish_until=publish_until, state="active", layout_id=layout_id, payload=body,
                  secrets=crypto.encrypt(secrets_json(secrets), secrets_aad(key, version)) if secrets else None,
