@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from itertools import chain
 from pathlib import Path
@@ -77,6 +78,26 @@ class _FileHash:
         return self.digest
 
 
+def staged(chunks: Iterator[Any], stage: Callable[[Any], Any], timings: dict[str, float]) -> Iterator[Any]:
+    """stage(chunk) for every chunk, one chunk ahead of the caller, on a thread of its own: the checks and
+    payloads of chunk N+1 (Polars, which releases the GIL, and hashing) run while the caller matches and
+    writes chunk N. Reading the file happens on that thread too. An error there is raised here, in order;
+    when the caller stops early, at most the one chunk being staged is finished and thrown away."""
+    it = iter(chunks)
+
+    def ahead() -> Any:
+        started = time.perf_counter()
+        chunk = next(it, None)
+        _lap(timings, "read", started)
+        return None if chunk is None else (stage(chunk),)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xinyong-stage") as pool:
+        future = pool.submit(ahead)
+        while (result := future.result()) is not None:
+            future = pool.submit(ahead)
+            yield result[0]
+
+
 def _lap(timings: dict[str, float], phase: str, since: float) -> float:
     now = time.perf_counter()
     timings[phase] += now - since
@@ -127,20 +148,27 @@ def ingest_for(session: Session, path: Path, item: CatalogItem, dept: Department
             writer = RecordWriter(item, dept.id, batch.id, actor, loader, now, layout_id)
             sink = RejectSink(loader, batch.id, item, cmap)
             overrides = severity_overrides(item, dept.code, dept.name)
-            clock = time.perf_counter()
-            for chunk in chain([first], chunks):
-                clock = _lap(timings, "read", clock)
+            def stage(chunk: Any) -> tuple[Any, Any]:
+                """What needs no database (read, check, windows, payloads, hashes), on the stage thread."""
+                clock = time.perf_counter()
                 checked = checker.check(chunk.frame, chunk.rows)
+                clock = _lap(timings, "check", clock)
+                if not checked.good.height:
+                    return checked, None
+                windowed = window_columns(item, checked.good, overrides=overrides, today=today)
+                clock = _lap(timings, "window", clock)
+                prepared = writer.prepare(windowed)
+                _lap(timings, "prepare", clock)
+                return checked, prepared
+
+            clock = time.perf_counter()
+            for checked, prepared in staged(chain([first], chunks), stage, timings):
+                clock = _lap(timings, "wait_stage", clock)
                 rows += checked.rows
                 counters.update(checked.counters)
                 sink.add(checked.rejects, checked.rejected_raw)
-                clock = _lap(timings, "check", clock)
-                if checked.good.height:
+                if prepared is not None:
                     # The loader writes the previous chunk meanwhile; its reads do not wait for that.
-                    windowed = window_columns(item, checked.good, overrides=overrides, today=today)
-                    clock = _lap(timings, "window", clock)
-                    prepared = writer.prepare(windowed)
-                    clock = _lap(timings, "prepare", clock)
                     subjects = matcher.match(checked.good, counters)
                     clock = _lap(timings, "match", clock)
                     writer.write(prepared, subjects)
