@@ -215,7 +215,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(url: str, label: str, rows: list[tuple[str, str, str | None, str]], per_class: int, seed: int,
-        repeat: int) -> dict[str, object]:
+        repeat: int, busy_clients: int = 0, busy_rows: int = 0) -> dict[str, object]:
     load_s = load(url, rows)
     print(f"[{label}] loaded {len(rows):,} subjects in {load_s:.1f} s ({len(rows) / load_s:,.0f}/s, index included)",
           file=sys.stderr)
@@ -247,6 +247,7 @@ def run(url: str, label: str, rows: list[tuple[str, str, str | None, str]], per_
                 if relevant:
                     recalls.setdefault(cls, []).append(len(set(got) & relevant) / min(10, len(relevant)))
     engine.dispose()
+    under_load = busy(url, queries, busy_clients, busy_rows, seed) if busy_clients else None
     all_ms = [t for cls, ts in timings.items() if cls != "short" for t in ts]
     report: dict[str, object] = {
         "database": label, "subjects": len(rows), "organisations": len(orgs), "load_seconds": round(load_s, 1),
@@ -260,6 +261,86 @@ def run(url: str, label: str, rows: list[tuple[str, str, str | None, str]], per_
             for cls, ts in timings.items()
         },
     }
+    if under_load is not None:
+        report["under_load"] = under_load
+    return report
+
+
+# ---- under load: many clients searching while an ingest runs ----------------------------------------
+
+
+def _client(url: str, queries: list[str], seconds: float, seed: int, out: Any) -> None:
+    """One client process: searches (random two-character and substring queries) back to back for `seconds`
+    from when it is ready; puts its (class, wall time, milliseconds) triples on the queue."""
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    timings: list[tuple[str, float, float]] = []
+    with Session(engine) as session:
+        stop_at = time.time() + seconds
+        while (now := time.time()) < stop_at:
+            q = rng.choice(queries)
+            t0 = time.perf_counter()
+            search_subjects(session, q, limit=10)
+            timings.append(("short" if len(q) == 2 else "substring", now, (time.perf_counter() - t0) * 1000))
+            session.rollback()
+    engine.dispose()
+    out.put(timings)
+
+
+def _ingest(url: str, path: str, out: Any) -> None:
+    os.environ["XINYONG_DATABASE_URL"] = url
+    from xinyong.accounts import service as accounts
+    from xinyong.accounts.models import Department
+    from xinyong.core.db import session_scope
+    from xinyong.ingest.service import ingest_file
+
+    with session_scope() as session:
+        if session.query(Department).filter_by(code="SCJG").first() is None:
+            accounts.add_department(session, "SCJG", "德州市市场监督管理局")
+    started = time.time()
+    with session_scope() as session:
+        ingest_file(session, Path(path), "admin_penalty", "SCJG", today=TODAY)
+    out.put((started, time.time()))
+
+
+def busy(url: str, queries: list[tuple[str, str, int]], clients: int, rows: int, seed: int) -> dict[str, object]:
+    """`clients` processes search back to back (the benchmark's two-character and substring queries, half each)
+    for XINYONG_BENCH_BUSY_SECONDS (20 s) each while a penalty file of `rows` rows is ingested into the same
+    database by another process, started first; the latencies per class of the searches made while the ingest
+    ran (its session from start to commit)."""
+    import multiprocessing as mp
+
+    from xinyong.demo.fast import write_penalty_csv
+
+    ctx = mp.get_context("spawn")
+    pool = [q for cls, q, _ in queries if cls in ("short", "substring")]
+    with tempfile.TemporaryDirectory(prefix="xinyong-bench-") as tmp:
+        path = Path(tmp) / "penalties.csv"
+        write_penalty_csv(path, rows, seed=seed)
+        results: Any = ctx.Queue()
+        ingest_done: Any = ctx.Queue()
+        ingest = ctx.Process(target=_ingest, args=(url, str(path), ingest_done))
+        ingest.start()
+        window = float(os.environ.get("XINYONG_BENCH_BUSY_SECONDS", "20"))
+        procs = [ctx.Process(target=_client, args=(url, pool, window, seed + i, results)) for i in range(clients)]
+        for proc in procs:
+            proc.start()
+        timings: list[tuple[str, float, float]] = []
+        for _ in procs:
+            timings += results.get()
+        for proc in procs:
+            proc.join()
+        began, ended = ingest_done.get()
+        ingest.join()
+    # only the searches that started while the ingest was reading and writing count
+    during = [(c, ms) for c, at, ms in timings if began <= at <= ended]
+    report: dict[str, object] = {"clients": clients, "ingest_rows": rows, "ingest_seconds": round(ended - began, 1),
+                                 "searches": len(timings), "searches_during_ingest": len(during)}
+    for cls in ("short", "substring"):
+        ts = [ms for c, ms in during if c == cls]
+        if ts:
+            report[cls] = {"n": len(ts), "p50_ms": round(pct(ts, 50), 1), "p95_ms": round(pct(ts, 95), 1),
+                           "max_ms": round(max(ts), 1)}
     return report
 
 
@@ -271,6 +352,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per query; the fastest counts (default 3)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
+    ap.add_argument("--busy", type=int, default=0, metavar="CLIENTS",
+                    help="then search from this many client processes while a penalty file is ingested")
+    ap.add_argument("--busy-rows", type=int, default=500_000, help="rows of that penalty file (default 500000)")
     args = ap.parse_args()
     print(f"generating {args.subjects:,} organisations …", file=sys.stderr)
     t0 = time.perf_counter()
@@ -280,7 +364,8 @@ def main() -> None:
     for db in [d.strip() for d in args.db.split(",") if d.strip()]:
         if db == "sqlite":
             with tempfile.TemporaryDirectory(prefix="xinyong-bench-") as tmp:
-                reports.append(run(f"sqlite:///{tmp}/bench.db", "SQLite", rows, args.queries, args.seed, args.repeat))
+                reports.append(run(f"sqlite:///{tmp}/bench.db", "SQLite", rows, args.queries, args.seed, args.repeat,
+                                   args.busy, args.busy_rows))
         elif db == "postgresql":
             name = f"xinyong_bench_{os.getpid()}"
             admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -288,7 +373,7 @@ def main() -> None:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             try:
                 reports.append(run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, "PostgreSQL", rows, args.queries,
-                                   args.seed, args.repeat))
+                                   args.seed, args.repeat, args.busy, args.busy_rows))
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -306,6 +391,8 @@ def main() -> None:
         for cls, c in r["classes"].items():  # type: ignore[attr-defined]
             rec = f"{c['recall_at_10']:.1%}" if c["recall_at_10"] is not None else "—"
             print(f"| {cls} | {c['n']} | {c['p50_ms']} | {c['p95_ms']} | {c['max_ms']} | {rec} | {c['target_in_top10']:.1%} |")
+        if "under_load" in r:
+            print(f"under load: {json.dumps(r['under_load'], ensure_ascii=False)}")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "results": reports}, ensure_ascii=False, indent=2))
 
