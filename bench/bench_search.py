@@ -269,16 +269,20 @@ def run(url: str, label: str, rows: list[tuple[str, str, str | None, str]], per_
 # ---- under load: many clients searching while an ingest runs ----------------------------------------
 
 
-def _client(url: str, queries: list[str], seconds: float, seed: int, out: Any) -> None:
-    """One client process: searches (random two-character and substring queries) back to back for `seconds`
-    from when it is ready; puts its (class, wall time, milliseconds) triples on the queue."""
+def _client(url: str, queries: list[str], seed: int, ready: Any, go: Any, stop: Any, out: Any) -> None:
+    """One client process: connects, says it is ready, waits for go, then searches (random two-character and
+    substring queries) back to back until stop; puts its (class, wall time, milliseconds) triples on out."""
     rng = random.Random(seed)
     engine = make_engine(url)
     timings: list[tuple[str, float, float]] = []
     with Session(engine) as session:
-        stop_at = time.time() + seconds
-        while (now := time.time()) < stop_at:
+        search_subjects(session, queries[0], limit=10)
+        session.rollback()
+        ready.put(1)
+        go.wait()
+        while not stop.is_set():
             q = rng.choice(queries)
+            now = time.time()
             t0 = time.perf_counter()
             search_subjects(session, q, limit=10)
             timings.append(("short" if len(q) == 2 else "substring", now, (time.perf_counter() - t0) * 1000))
@@ -304,10 +308,9 @@ def _ingest(url: str, path: str, out: Any) -> None:
 
 
 def busy(url: str, queries: list[tuple[str, str, int]], clients: int, rows: int, seed: int) -> dict[str, object]:
-    """`clients` processes search back to back (the benchmark's two-character and substring queries, half each)
-    for XINYONG_BENCH_BUSY_SECONDS (20 s) each while a penalty file of `rows` rows is ingested into the same
-    database by another process, started first; the latencies per class of the searches made while the ingest
-    ran (its session from start to commit)."""
+    """`clients` processes, connected and warm, search back to back (the benchmark's two-character and
+    substring queries, half each) while a penalty file of `rows` rows is ingested into the same database by
+    another process; the latencies per class of the searches made while the ingest ran (start to commit)."""
     import multiprocessing as mp
 
     from xinyong.demo.fast import write_penalty_csv
@@ -318,19 +321,25 @@ def busy(url: str, queries: list[tuple[str, str, int]], clients: int, rows: int,
         path = Path(tmp) / "penalties.csv"
         write_penalty_csv(path, rows, seed=seed)
         results: Any = ctx.Queue()
+        ready: Any = ctx.Queue()
         ingest_done: Any = ctx.Queue()
-        ingest = ctx.Process(target=_ingest, args=(url, str(path), ingest_done))
-        ingest.start()
-        window = float(os.environ.get("XINYONG_BENCH_BUSY_SECONDS", "20"))
-        procs = [ctx.Process(target=_client, args=(url, pool, window, seed + i, results)) for i in range(clients)]
+        go, stop = ctx.Event(), ctx.Event()
+        procs = [ctx.Process(target=_client, args=(url, pool, seed + i, ready, go, stop, results))
+                 for i in range(clients)]
         for proc in procs:
             proc.start()
+        for _ in procs:  # every client connected and warm before the ingest starts
+            ready.get()
+        ingest = ctx.Process(target=_ingest, args=(url, str(path), ingest_done))
+        ingest.start()
+        go.set()
+        began, ended = ingest_done.get()
+        stop.set()
         timings: list[tuple[str, float, float]] = []
         for _ in procs:
             timings += results.get()
         for proc in procs:
             proc.join()
-        began, ended = ingest_done.get()
         ingest.join()
     # only the searches that started while the ingest was reading and writing count
     during = [(c, ms) for c, at, ms in timings if began <= at <= ended]
