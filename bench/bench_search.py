@@ -291,7 +291,7 @@ def _client(url: str, queries: list[str], seed: int, ready: Any, go: Any, stop: 
     out.put(timings)
 
 
-def _ingest(url: str, path: str, out: Any) -> None:
+def _ingest(url: str, path: str, ready: Any, go: Any, out: Any) -> None:
     os.environ["XINYONG_DATABASE_URL"] = url
     from xinyong.accounts import service as accounts
     from xinyong.accounts.models import Department
@@ -301,6 +301,8 @@ def _ingest(url: str, path: str, out: Any) -> None:
     with session_scope() as session:
         if session.query(Department).filter_by(code="SCJG").first() is None:
             accounts.add_department(session, "SCJG", "德州市市场监督管理局")
+    ready.put(1)  # imported and connected: under 60 busy clients on 2 cores, importing alone took minutes
+    go.wait()
     started = time.time()
     with session_scope() as session:
         ingest_file(session, Path(path), "admin_penalty", "SCJG", today=TODAY)
@@ -326,12 +328,12 @@ def busy(url: str, queries: list[tuple[str, str, int]], clients: int, rows: int,
         go, stop = ctx.Event(), ctx.Event()
         procs = [ctx.Process(target=_client, args=(url, pool, seed + i, ready, go, stop, results))
                  for i in range(clients)]
+        ingest = ctx.Process(target=_ingest, args=(url, str(path), ready, go, ingest_done))
+        ingest.start()
         for proc in procs:
             proc.start()
-        for _ in procs:  # every client connected and warm before the ingest starts
+        for _ in range(len(procs) + 1):  # every client and the ingest connected and warm before any starts
             ready.get()
-        ingest = ctx.Process(target=_ingest, args=(url, str(path), ingest_done))
-        ingest.start()
         go.set()
         began, ended = ingest_done.get()
         stop.set()
