@@ -293,9 +293,10 @@ class SQLiteLoader(Loader):
         # A column with one value for the whole frame (the batch, the item, the layout, the time of writing)
         # goes into the statement as a literal instead of being bound on every row: about 15% of the
         # records insert measured on the writer thread.
-        constant = {c: _sql_literal(frame.get_column(c)[0]) for c in frame.columns
-                    if frame.height > 1 and c not in as_bytes and frame.schema[c] != pl.Binary
-                    and frame.get_column(c).n_unique() == 1 and _sql_literal(frame.get_column(c)[0]) is not None}
+        candidates = [c for c in frame.columns if frame.height > 1 and c not in as_bytes
+                      and frame.schema[c] != pl.Binary and frame.get_column(c).n_unique() == 1]
+        literals = {c: _sql_literal(frame.get_column(c)[0]) for c in candidates}
+        constant = {c: text for c, text in literals.items() if text is not None}
         if len(constant) == frame.width:  # every row the same: keep one column bound, one tuple per row
             constant.pop(frame.columns[0])
         cols = ", ".join(f'"{c}"' for c in frame.columns)
